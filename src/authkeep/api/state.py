@@ -1,0 +1,27 @@
+"""What the HTTP layer shares for the life of the app: settings, database, secret box, caches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.requests import Request
+
+from authkeep.config import Settings
+from authkeep.crypto.keys import SecretBox
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    box: SecretBox
+    # client_id -> (expires_at monotonic, serialized JWKS body)
+    jwks_cache: dict[str, tuple[float, bytes]] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def app_state(request: Request) -> AppState:
+    return request.app.state.authkeep  # type: ignore[no-any-return]

@@ -1,0 +1,89 @@
+"""`create_app(settings)`: routes, middleware and lifespan. No logic lives here."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from authkeep.api import environment_config, health, jwks, memberships, organizations, roles, users
+from authkeep.api.middleware import RequestIdMiddleware
+from authkeep.api.state import AppState
+from authkeep.api.wire import error_response, json_response
+from authkeep.config import Settings, load_settings
+from authkeep.crypto.keys import SecretBox
+from authkeep.errors import AuthkeepError, MethodNotAllowed, RouteNotFound
+from authkeep.store.db import create_engine, session_factory
+
+log = logging.getLogger("authkeep")
+
+
+async def _authkeep_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, AuthkeepError)
+    return error_response(error)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    if error.status_code == 405:
+        return error_response(MethodNotAllowed())
+    if error.status_code == 404:
+        return error_response(RouteNotFound(f"No endpoint at {request.url.path}."))
+    return json_response(
+        {"code": "http_error", "message": str(error.detail)}, error.status_code, error.headers
+    )
+
+
+async def _unexpected_error(request: Request, error: Exception) -> Response:
+    # A 500 is a bug: log it with the request ID, answer in the WorkOS shape, leak nothing.
+    request_id = request.scope.get("state", {}).get("request_id", "")
+    log.exception("unhandled error request_id=%s", request_id)
+    return json_response(
+        {"code": "server_error", "message": f"Internal error. Request ID: {request_id}."}, 500
+    )
+
+
+def create_app(settings: Settings) -> Starlette:
+    engine = create_engine(settings.database_url)
+    state = AppState(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        box=SecretBox(settings.secret_key),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    app = Starlette(
+        routes=[
+            *health.routes,
+            *jwks.routes,
+            *users.routes,
+            *organizations.routes,
+            *memberships.routes,
+            *roles.routes,
+            *environment_config.routes,
+        ],
+        exception_handlers={
+            AuthkeepError: _authkeep_error,
+            HTTPException: _http_error,
+            Exception: _unexpected_error,
+        },
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    app.state.authkeep = state
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """Factory for `uvicorn --factory` workers: settings come from `AUTHKEEP_*` variables."""
+    return create_app(load_settings())

@@ -1,0 +1,125 @@
+"""Settings: one frozen, typed object, read once at startup and passed in.
+
+Precedence: defaults < `AUTHKEEP_*` environment variables < command-line flags. Every field has a
+type, a default and a help line; the README's configuration reference is checked against them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_DEV_PORT = 8720
+MIN_SECRET_KEY_LENGTH = 32
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = _setting(
+        "",
+        "SQLAlchemy URL of the database: postgresql://... in production, sqlite:///path in "
+        "development. Plain postgresql:// and sqlite:// URLs get their async drivers.",
+    )
+    secret_key: str = _setting(
+        "",
+        "Deployment secret (at least 32 characters) that encrypts signing keys at rest. "
+        "Keep it stable: changing it makes stored signing keys unreadable.",
+    )
+    public_url: str = _setting(
+        "",
+        "Base URL under which clients reach this server, e.g. https://auth.example.com. It feeds "
+        "token issuers and printed SDK variables. Defaults to http://HOST:PORT.",
+    )
+    host: str = _setting("127.0.0.1", "Interface to listen on.")
+    port: int = _setting(DEFAULT_DEV_PORT, "TCP port to listen on.")
+    workers: int = _setting(1, "Worker processes for `authkeep serve`.")
+    redis_url: str = _setting(
+        "", "Optional Redis URL for rate limits and caches shared across nodes."
+    )
+    jwks_max_age: int = _setting(
+        300, "Seconds clients may cache GET /sso/jwks/{client_id} (Cache-Control max-age)."
+    )
+    key_publish_delay: int = _setting(
+        300,
+        "Seconds a rotated signing key is published in JWKS before it starts signing, so "
+        "verifiers with a cached JWKS know it first.",
+    )
+    access_token_ttl: int = _setting(
+        300, "Default access-token lifetime in seconds for new environments."
+    )
+    max_body_bytes: int = _setting(1024 * 1024, "Largest accepted request body in bytes.")
+    log_level: str = _setting("info", "Log level: debug, info, warning or error.")
+    development: bool = _setting(
+        False,
+        "Development mode (set by `authkeep dev`): friendlier defaults, never for production.",
+    )
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def env_var_name(field_name: str) -> str:
+    return "AUTHKEEP_" + field_name.upper()
+
+
+def setting_fields() -> list[dataclasses.Field[Any]]:
+    return list(dataclasses.fields(Settings))
+
+
+def _coerce(raw: str, default: Any, name: str) -> Any:
+    if isinstance(default, bool):
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"{env_var_name(name)} must be true or false, not {raw!r}")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{env_var_name(name)} must be a whole number, not {raw!r}") from None
+    return raw
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Defaults, then `AUTHKEEP_*` variables, then explicit overrides (command-line flags)."""
+    environ = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    for f in setting_fields():
+        raw = environ.get(env_var_name(f.name))
+        if raw is not None:
+            values[f.name] = _coerce(raw, f.default, f.name)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """What `authkeep serve` refuses to start without, each with what to set."""
+    problems = []
+    if not settings.database_url:
+        problems.append(
+            "AUTHKEEP_DATABASE_URL is not set: point it at PostgreSQL, e.g. "
+            "AUTHKEEP_DATABASE_URL=postgresql://authkeep@db.internal/authkeep"
+        )
+    if len(settings.secret_key) < MIN_SECRET_KEY_LENGTH:
+        problems.append(
+            "AUTHKEEP_SECRET_KEY is missing or shorter than 32 characters: generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` and keep it stable"
+        )
+    if settings.workers < 1:
+        problems.append("--workers / AUTHKEEP_WORKERS must be at least 1")
+    return problems

@@ -1,0 +1,1 @@
+"""Cryptography and JOSE helpers shared by the server and the client library."""

@@ -1,0 +1,1 @@
+"""Rules of the identity server: no HTTP here. Functions take a session and an environment."""

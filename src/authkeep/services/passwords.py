@@ -1,0 +1,70 @@
+"""Password hashing: argon2id at OWASP parameters, run in worker threads so hashing never blocks
+the event loop."""
+
+from __future__ import annotations
+
+import anyio
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.low_level import Type
+
+from authkeep.errors import BadRequest
+
+# OWASP Password Storage Cheat Sheet: m=19 MiB, t=2, p=1.
+HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, type=Type.ID)
+MIN_LENGTH = 8
+MAX_LENGTH = 1024
+_LIMITER: anyio.CapacityLimiter | None = None
+
+
+def _limiter() -> anyio.CapacityLimiter:
+    # Bounded so a burst of sign-ins cannot take every thread from other work.
+    global _LIMITER
+    if _LIMITER is None:
+        _LIMITER = anyio.CapacityLimiter(2)
+    return _LIMITER
+
+
+def check_strength(password: str) -> None:
+    problems = []
+    if len(password) < MIN_LENGTH:
+        problems.append(
+            {"code": "password_too_short", "message": f"Use at least {MIN_LENGTH} characters."}
+        )
+    if len(password) > MAX_LENGTH:
+        problems.append(
+            {"code": "password_too_long", "message": f"Use at most {MAX_LENGTH} characters."}
+        )
+    if password and len(set(password)) < 3:
+        problems.append(
+            {"code": "password_too_simple", "message": "Use more than two different characters."}
+        )
+    if problems:
+        raise BadRequest(
+            "password_strength_error",
+            "The password does not meet the requirements.",
+            errors=problems,
+        )
+
+
+async def hash_password(password: str) -> str:
+    check_strength(password)
+    return await anyio.to_thread.run_sync(HASHER.hash, password, limiter=_limiter())
+
+
+def check_imported_hash(password_hash: str, password_hash_type: str) -> str:
+    """Accept a hash exported from another system. argon2 hashes are stored as they are."""
+    if password_hash_type != "argon2":  # noqa: S105 - a hash format name, not a secret
+        raise BadRequest(
+            "invalid_password_hash",
+            f"Importing {password_hash_type} hashes is not supported yet; argon2 hashes are.",
+        )
+    if not password_hash.startswith("$argon2"):
+        raise BadRequest("invalid_password_hash", "This is not an argon2 hash in PHC format.")
+    try:
+        HASHER.verify(password_hash, "\x00authkeep-format-check")
+    except InvalidHashError:
+        raise BadRequest("invalid_password_hash", "This argon2 hash cannot be parsed.") from None
+    except VerificationError:
+        pass
+    return password_hash

@@ -1,0 +1,285 @@
+"""Tables. The same schema on SQLite and PostgreSQL; every row carries its environment."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    """Now, truncated to milliseconds: the precision of the wire format (CONTRACT.md §0.2)."""
+    now = dt.datetime.now(dt.UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on both backends (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _env_fk() -> Mapped[str]:
+    return mapped_column(String(64), ForeignKey("environments.id", ondelete="CASCADE"), index=True)
+
+
+class Timestamps:
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Environment(Timestamps, Base):
+    __tablename__ = "environments"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # "development" environments get loopback redirect URIs on any port (RFC 8252 §7.3);
+    # "production" ones match exactly.
+    kind: Mapped[str] = mapped_column(String(20))
+    issuer: Mapped[str | None] = mapped_column(Text)
+    access_token_ttl: Mapped[int] = mapped_column(Integer, default=300)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Client(Timestamps, Base):
+    __tablename__ = "clients"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = _env_fk()
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class RedirectUri(Timestamps, Base):
+    __tablename__ = "redirect_uris"
+    __table_args__ = (UniqueConstraint("client_id", "uri"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = _env_fk()
+    client_id: Mapped[str] = mapped_column(String(64), ForeignKey("clients.id", ondelete="CASCADE"))
+    uri: Mapped[str] = mapped_column(String(2048))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LogoutUri(Timestamps, Base):
+    __tablename__ = "logout_uris"
+    __table_args__ = (UniqueConstraint("client_id", "uri"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = _env_fk()
+    client_id: Mapped[str] = mapped_column(String(64), ForeignKey("clients.id", ondelete="CASCADE"))
+    uri: Mapped[str] = mapped_column(String(2048))
+
+
+class CorsOrigin(Timestamps, Base):
+    __tablename__ = "cors_origins"
+    __table_args__ = (UniqueConstraint("client_id", "origin"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = _env_fk()
+    client_id: Mapped[str] = mapped_column(String(64), ForeignKey("clients.id", ondelete="CASCADE"))
+    origin: Mapped[str] = mapped_column(String(2048))
+
+
+class ApiKey(Timestamps, Base):
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = _env_fk()
+    name: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # First characters only, so people can tell keys apart in `authkeep api-keys list`.
+    display_prefix: Mapped[str] = mapped_column(String(32))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class SigningKey(Timestamps, Base):
+    __tablename__ = "signing_keys"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = _env_fk()
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    private_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    certificate_der: Mapped[bytes] = mapped_column(LargeBinary)
+    # Published in JWKS from creation; signs from `active_from`; dropped from JWKS after
+    # `retire_at` (set on rotation to when every token it signed has expired).
+    active_from: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    retire_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class User(Timestamps, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("environment_id", "email_normalized"),
+        UniqueConstraint("environment_id", "external_id"),
+    )
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = _env_fk()
+    email: Mapped[str] = mapped_column(String(320))
+    email_normalized: Mapped[str] = mapped_column(String(320))
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_name: Mapped[str | None] = mapped_column(Text)
+    last_name: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+    profile_picture_url: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSON, default=dict)
+    locale: Mapped[str | None] = mapped_column(String(35))
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Organization(Timestamps, Base):
+    __tablename__ = "organizations"
+    __table_args__ = (UniqueConstraint("environment_id", "external_id"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = _env_fk()
+    name: Mapped[str] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSON, default=dict)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255))
+    allow_profiles_outside_organization: Mapped[bool] = mapped_column(Boolean, default=False)
+    domains: Mapped[list[OrganizationDomain]] = relationship(
+        order_by="OrganizationDomain.id", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class OrganizationDomain(Timestamps, Base):
+    __tablename__ = "organization_domains"
+    __table_args__ = (UniqueConstraint("environment_id", "domain"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = _env_fk()
+    organization_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    domain: Mapped[str] = mapped_column(String(253))
+    state: Mapped[str] = mapped_column(String(20))
+    verification_strategy: Mapped[str] = mapped_column(String(10))
+    verification_token: Mapped[str] = mapped_column(String(64))
+    verification_prefix: Mapped[str] = mapped_column(String(100))
+
+
+class Permission(Timestamps, Base):
+    __tablename__ = "permissions"
+    __table_args__ = (UniqueConstraint("environment_id", "slug"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = _env_fk()
+    slug: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    system: Mapped[bool] = mapped_column(Boolean, default=False)
+    resource_type_slug: Mapped[str] = mapped_column(String(100), default="organization")
+
+
+class Role(Timestamps, Base):
+    """An environment role (organization_id null) or an organization's own role (`org-...`)."""
+
+    __tablename__ = "roles"
+    __table_args__ = (UniqueConstraint("environment_id", "organization_id", "slug"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = _env_fk()
+    organization_id: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    slug: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Lower comes first: the membership's `role` is its highest-priority role (§6.4).
+    priority: Mapped[int] = mapped_column(Integer, default=100)
+    permissions: Mapped[list[Permission]] = relationship(
+        secondary="role_permissions", order_by="Permission.slug", lazy="selectin"
+    )
+
+
+class RolePermission(Base):
+    __tablename__ = "role_permissions"
+    role_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True
+    )
+    permission_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("permissions.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class OrganizationMembership(Timestamps, Base):
+    __tablename__ = "organization_memberships"
+    __table_args__ = (UniqueConstraint("organization_id", "user_id"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = _env_fk()
+    user_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    organization_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20))
+    directory_managed: Mapped[bool] = mapped_column(Boolean, default=False)
+    custom_attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+    organization: Mapped[Organization] = relationship(lazy="joined", innerjoin=True)
+    roles: Mapped[list[Role]] = relationship(
+        secondary="membership_roles", order_by="Role.priority", lazy="selectin"
+    )
+
+
+class MembershipRole(Base):
+    __tablename__ = "membership_roles"
+    membership_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("organization_memberships.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class IdempotencyRecord(Base):
+    """The first result of a POST carrying an `Idempotency-Key`, replayed for retries (§1.2)."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("environment_id", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    environment_id: Mapped[str] = _env_fk()
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+Index("ix_users_env_id", User.environment_id, User.id)
+Index("ix_organizations_env_id", Organization.environment_id, Organization.id)
