@@ -95,7 +95,10 @@ class ConformanceRecorder:
 
     def report(self, session: pytest.Session) -> None:
         """After a full run: fail when an implemented operation was never called successfully."""
-        if not openapi_spec.spec_available() or session.testsfailed or not self.exchanges:
+        if not openapi_spec.spec_available():
+            print(f"\nnote: {openapi_spec.SPEC_PATH} is absent; responses were not schema-checked.")
+            return
+        if session.testsfailed or not self.exchanges:
             return
         selected = session.config.option.keyword or session.config.option.markexpr
         if selected or session.config.args not in (

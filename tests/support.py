@@ -79,6 +79,7 @@ def migrate_database(database_url: str) -> None:
 
 @dataclass
 class TestEnvironment:
+    __test__ = False  # a fixture value, not a test class
     base_url: str
     environment_id: str
     client_id: str
@@ -141,7 +142,6 @@ def start_live_server(database_url: str, wrap: Any = None, **settings: Any) -> L
         host="127.0.0.1",
         port=port,
         log_level="warning",
-        development=True,
         **settings,
     )
     app: ASGIApp = create_app(config)

@@ -62,9 +62,7 @@ def resolve_target(args: argparse.Namespace, *, require_existing: bool = True) -
             "AUTHKEEP_DATABASE_URL for a production database."
         )
     data_dir.ensure()
-    settings = load_settings(
-        database_url=data_dir.database_url, secret_key=data_dir.secret_key(), development=True
-    )
+    settings = load_settings(database_url=data_dir.database_url, secret_key=data_dir.secret_key())
     return Target(settings, data_dir)
 
 

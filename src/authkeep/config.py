@@ -34,16 +34,16 @@ class Settings:
     public_url: str = _setting(
         "",
         "Base URL under which clients reach this server, e.g. https://auth.example.com. It feeds "
-        "token issuers and printed SDK variables. Defaults to http://HOST:PORT.",
+        "the SDK variables that authkeep prints. Defaults to http://HOST:PORT.",
     )
     host: str = _setting("127.0.0.1", "Interface to listen on.")
     port: int = _setting(DEFAULT_DEV_PORT, "TCP port to listen on.")
     workers: int = _setting(1, "Worker processes for `authkeep serve`.")
-    redis_url: str = _setting(
-        "", "Optional Redis URL for rate limits and caches shared across nodes."
-    )
     jwks_max_age: int = _setting(
         300, "Seconds clients may cache GET /sso/jwks/{client_id} (Cache-Control max-age)."
+    )
+    jwks_cache_seconds: float = _setting(
+        5.0, "Seconds each worker reuses a serialized JWKS before reading the database again."
     )
     key_publish_delay: int = _setting(
         300,
@@ -55,10 +55,6 @@ class Settings:
     )
     max_body_bytes: int = _setting(1024 * 1024, "Largest accepted request body in bytes.")
     log_level: str = _setting("info", "Log level: debug, info, warning or error.")
-    development: bool = _setting(
-        False,
-        "Development mode (set by `authkeep dev`): friendlier defaults, never for production.",
-    )
 
     @property
     def base_url(self) -> str:
@@ -80,13 +76,11 @@ def setting_fields() -> list[dataclasses.Field[Any]]:
 
 
 def _coerce(raw: str, default: Any, name: str) -> Any:
-    if isinstance(default, bool):
-        lowered = raw.strip().lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off", ""):
-            return False
-        raise ValueError(f"{env_var_name(name)} must be true or false, not {raw!r}")
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"{env_var_name(name)} must be a number, not {raw!r}") from None
     if isinstance(default, int):
         try:
             return int(raw)

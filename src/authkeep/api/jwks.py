@@ -1,7 +1,7 @@
 """`GET /sso/jwks/{client_id}` (CONTRACT.md §4.5): public and cacheable.
 
-Verifiers fetch it often, so each worker keeps the serialized body for a few seconds. A rotated
-key is published `key_publish_delay` seconds before it signs, far longer than this cache.
+Verifiers fetch it often, so each worker keeps the serialized body for `jwks_cache_seconds`. A
+rotated key is published `key_publish_delay` seconds before it signs, far longer than this cache.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from authkeep.errors import NotFound
 from authkeep.services import signing_keys
 from authkeep.services.environments import environment_for_client
 
-LOCAL_CACHE_SECONDS = 5.0
-
 
 async def get_jwks(request: Request) -> Response:
     state = app_state(request)
@@ -32,7 +30,7 @@ async def get_jwks(request: Request) -> Response:
             if environment is None:
                 raise NotFound.entity("Client", client_id)
             body = dumps(await signing_keys.jwks(session, environment.id))
-        cached = (now + LOCAL_CACHE_SECONDS, body)
+        cached = (now + state.settings.jwks_cache_seconds, body)
         state.jwks_cache[client_id] = cached
     return Response(
         cached[1],

@@ -135,12 +135,11 @@ async def create_user(session: AsyncSession, environment_id: str, fields: dict[s
     try:
         await _ensure_available(session, environment_id, email=email, external_id=external_id)
     except BadRequest as error:
-        if error.code != "email_not_available":
-            raise
+        # The create endpoint reports conflicts as `user_creation_error` with the reason inside.
         raise BadRequest(
             "user_creation_error",
-            "Could not create the user.",
-            errors=[{"code": "email_not_available", "message": error.message}],
+            f"Could not create the user: {error.message}",
+            errors=[{"code": error.code, "message": error.message}],
         ) from None
     user = User(
         id=new_id("user"),

@@ -1,0 +1,100 @@
+"""`authkeep migrate` and `authkeep serve` on PostgreSQL with several workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from tests import support
+from tests.cli.test_dev import CLI, authkeep
+
+
+def test_serve_refuses_unsafe_settings(tmp_path: Path) -> None:
+    result = authkeep("serve", cwd=tmp_path, check=False)
+    assert result.returncode == 2
+    assert "AUTHKEEP_DATABASE_URL" in result.stderr and "AUTHKEEP_SECRET_KEY" in result.stderr
+    short = authkeep(
+        "serve",
+        cwd=tmp_path,
+        check=False,
+        env={"AUTHKEEP_DATABASE_URL": "sqlite:///x.db", "AUTHKEEP_SECRET_KEY": "short"},
+    )
+    assert (
+        short.returncode == 2
+        and "AUTHKEEP_SECRET_KEY" in short.stderr
+        and "DATABASE_URL" not in short.stderr
+    )
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    env = {
+        "AUTHKEEP_DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}",
+        "AUTHKEEP_SECRET_KEY": support.SECRET,
+    }
+    result = authkeep("serve", cwd=tmp_path, check=False, env=env)
+    assert result.returncode == 2 and "authkeep migrate" in result.stderr
+
+
+def test_migrate_then_serve_on_postgresql_with_two_workers(tmp_path: Path) -> None:
+    schema = support.create_postgres_schema()
+    port = support.free_port()
+    env = {
+        "AUTHKEEP_DATABASE_URL": support.postgres_url(schema),
+        "AUTHKEEP_SECRET_KEY": support.SECRET,
+        "AUTHKEEP_LOG_LEVEL": "warning",
+    }
+    process = None
+    try:
+        assert "up to date" in authkeep("migrate", cwd=tmp_path, env=env).stdout
+        assert "up to date" in authkeep("migrate", cwd=tmp_path, env=env).stdout  # idempotent
+        made = authkeep("environments", "create", "production", cwd=tmp_path, env=env).stdout
+        api_key = next(line.split()[-1] for line in made.splitlines() if "api_key" in line)
+        client_id = next(line.split()[-1] for line in made.splitlines() if "client_id" in line)
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("AUTHKEEP_")} | env
+        process = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port), "--workers", "2"],
+            cwd=tmp_path,
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and process.poll() is None, "serve did not start"
+            time.sleep(0.1)
+        headers = {"Authorization": f"Bearer {api_key}"}
+        # Writes through one worker are visible through any other: the nodes keep no state.
+        ids = {
+            httpx.post(
+                f"{base}/user_management/users",
+                json={"email": f"p{i}@example.com"},
+                headers=headers,
+            ).json()["id"]
+            for i in range(20)
+        }
+        with httpx.Client(base_url=base, headers=headers) as client:
+            for _ in range(20):
+                listed = client.get("/user_management/users", params={"limit": "100"}).json()[
+                    "data"
+                ]
+                assert {u["id"] for u in listed} == ids
+        assert api_key.startswith("sk_live_")
+        assert httpx.get(f"{base}/sso/jwks/{client_id}").status_code == 200
+    finally:
+        if process is not None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+        support.drop_postgres_schema(schema)

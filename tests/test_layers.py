@@ -1,0 +1,47 @@
+"""The client-side modules import without the server extras (DESIGN.md: one distribution, two
+audiences)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+SERVER_ONLY = [
+    "starlette",
+    "sqlalchemy",
+    "alembic",
+    "uvicorn",
+    "asyncpg",
+    "aiosqlite",
+    "argon2",
+    "jinja2",
+    "pydantic",
+]
+
+PROBE = """
+import importlib.abc, sys
+blocked = set(sys.argv[1].split(","))
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in blocked:
+            raise ImportError(f"{name} is a server-only dependency")
+sys.meta_path.insert(0, Block())
+import authkeep, authkeep.crypto.keys, authkeep.crypto.secrets, authkeep.devdata, authkeep.cli
+from authkeep.crypto.keys import generate_signing_key
+assert generate_signing_key("probe").kid
+code = authkeep.cli.main(["migrate"])
+assert code == 2, code
+print("ok")
+"""
+
+
+def test_library_modules_import_without_server_extras() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, ",".join(SERVER_ONLY)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+    assert 'pip install "authkeep[server]"' in result.stderr
