@@ -43,8 +43,11 @@ async def _unexpected_error(request: Request, error: Exception) -> Response:
     # A 500 is a bug: log it with the request ID, answer in the WorkOS shape, leak nothing.
     request_id = request.scope.get("state", {}).get("request_id", "")
     log.exception("unhandled error request_id=%s", request_id)
+    # Starlette answers this from outside the middleware stack, so the ID is added here.
     return json_response(
-        {"code": "server_error", "message": f"Internal error. Request ID: {request_id}."}, 500
+        {"code": "server_error", "message": f"Internal error. Request ID: {request_id}."},
+        500,
+        headers={"X-Request-ID": request_id},
     )
 
 

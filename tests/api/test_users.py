@@ -151,3 +151,30 @@ def test_password_is_hashed_with_argon2id(http: httpx.Client, database_url: str)
     password_hash = run(stored_hash())
     assert password_hash is not None and password_hash.startswith("$argon2id$")
     assert "a long passphrase" not in password_hash
+
+
+def test_concurrent_retries_with_one_idempotency_key_create_one_user(
+    http: httpx.Client, environment
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def post(_: int) -> httpx.Response:
+        with httpx.Client(base_url=environment.base_url, timeout=20) as client:
+            return client.post(
+                "/user_management/users",
+                json={"email": "racer@example.com"},
+                headers={
+                    "Authorization": f"Bearer {environment.api_key}",
+                    "Idempotency-Key": "race-1",
+                },
+            )
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(post, range(6)))
+    assert {r.status_code for r in responses} <= {201, 429}, [r.text for r in responses]
+    created = [r.json() for r in responses if r.status_code == 201]
+    assert created and all(body == created[0] for body in created)
+    listed = http.get("/user_management/users", params={"email": "racer@example.com"}).json()[
+        "data"
+    ]
+    assert [u["id"] for u in listed] == [created[0]["id"]]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -284,33 +284,42 @@ async def _idempotent(
     replayed = await _replay(session, environment_id, key, request_hash)
     if replayed is not None:
         return replayed
-    response = await handler(request, context)
-    if 200 <= response.status_code < 300:
-        # Stored in the same transaction as the work, so a retry never sees the work without
-        # its record; a concurrent duplicate fails on the unique key and replays this one.
-        old = await session.scalar(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.environment_id == environment_id, IdempotencyRecord.key == key
-            )
-        )
-        if old is not None:
-            await session.delete(old)
-            await session.flush()
-        session.add(
-            IdempotencyRecord(
-                environment_id=environment_id,
-                key=key,
-                request_hash=request_hash,
-                status=response.status_code,
-                response_body=bytes(response.body).decode(),
-            )
-        )
     try:
+        response = await handler(request, context)
+        if 200 <= response.status_code < 300:
+            await _store_result(session, environment_id, key, request_hash, response)
         await session.commit()
-    except IntegrityError:
+    except (IntegrityError, AuthkeepError) as error:
+        # A concurrent request with the same key may have done the work first (our insert then
+        # fails on its unique keys): answer with its result, as a retry would get.
         await session.rollback()
         replayed = await _replay(session, environment_id, key, request_hash)
-        if replayed is None:
-            raise RateLimited(1, "A request with this Idempotency-Key is in progress.") from None
-        return replayed
+        if replayed is not None:
+            return replayed
+        if isinstance(error, IntegrityError):
+            raise RateLimited(1, "A concurrent request changed the same data; retry.") from None
+        raise
     return response
+
+
+async def _store_result(
+    session: AsyncSession, environment_id: str, key: str, request_hash: str, response: Response
+) -> None:
+    # Stored in the same transaction as the work, so a retry never sees the work without its
+    # record. Records past the replay window go first, this key's included.
+    await session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.environment_id == environment_id,
+            IdempotencyRecord.created_at < dt.datetime.now(dt.UTC) - IDEMPOTENCY_WINDOW,
+        )
+    )
+    session.add(
+        IdempotencyRecord(
+            environment_id=environment_id,
+            key=key,
+            request_hash=request_hash,
+            status=response.status_code,
+            response_body=bytes(response.body).decode(),
+        )
+    )
+    await session.flush()
