@@ -57,6 +57,7 @@ def create_app(settings: Settings) -> Starlette:
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
+        read_sessions=session_factory(engine.execution_options(isolation_level="AUTOCOMMIT")),
         box=SecretBox(settings.secret_key),
     )
 
@@ -83,6 +84,8 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
     )
     app.add_middleware(RequestIdMiddleware)
+    # Outermost: the hottest public endpoint skips the rest of the stack on a cache hit.
+    app.add_middleware(jwks.JwksFastPath, state=state)
     app.state.authkeep = state
     return app
 

@@ -14,6 +14,17 @@ log = logging.getLogger("authkeep.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+def request_id_of(scope: Scope) -> str:
+    """A sane incoming `X-Request-ID`, or a new one."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            if _SAFE_ID.match(candidate):
+                return candidate
+            break
+    return new_ulid()
+
+
 class RequestIdMiddleware:
     """Echo a sane incoming `X-Request-ID` or make one; the SDKs copy it into their exceptions."""
 
@@ -24,14 +35,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = ""
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                candidate = value.decode("latin-1")
-                if _SAFE_ID.match(candidate):
-                    request_id = candidate
-                break
-        request_id = request_id or new_ulid()
+        request_id = request_id_of(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 0

@@ -232,14 +232,16 @@ def api_key_required(handler: Handler) -> Callable[[Request], Awaitable[Response
         idempotency_key = request.headers.get("idempotency-key")
         if request.method == "POST" and idempotency_key:
             request.state.raw_body = await read_body(request)
-        async with state.sessions() as session:
+        read_only = request.method == "GET"
+        async with (state.read_sessions if read_only else state.sessions)() as session:
             environment = await environment_for_api_key(session, token)
             if environment is None:
                 raise Unauthorized("The API key is invalid or has been revoked.")
             context = ApiContext(session, environment)
             if request.method != "POST" or not idempotency_key:
                 response = await handler(request, context)
-                await session.commit()
+                if not read_only:
+                    await session.commit()
                 return response
             return await _idempotent(request, context, handler, idempotency_key)
 
