@@ -11,13 +11,26 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authkeep.api import environment_config, health, jwks, memberships, organizations, roles, users
+from authkeep.api import (
+    authenticate,
+    browser,
+    environment_config,
+    health,
+    jwks,
+    memberships,
+    organizations,
+    roles,
+    sessions,
+    users,
+)
 from authkeep.api.middleware import RequestIdMiddleware
 from authkeep.api.state import AppState
 from authkeep.api.wire import error_response, json_response
 from authkeep.config import Settings, load_settings
 from authkeep.crypto.keys import SecretBox
 from authkeep.errors import AuthkeepError, MethodNotAllowed, RouteNotFound
+from authkeep.pages import routes as pages
+from authkeep.services.tokens import TokenIssuer
 from authkeep.store.db import create_engine, session_factory
 
 log = logging.getLogger("authkeep")
@@ -59,6 +72,7 @@ def create_app(settings: Settings) -> Starlette:
         sessions=session_factory(engine),
         read_sessions=session_factory(engine.execution_options(isolation_level="AUTOCOMMIT")),
         box=SecretBox(settings.secret_key),
+        issuer=TokenIssuer(SecretBox(settings.secret_key), settings.base_url),
     )
 
     @contextlib.asynccontextmanager
@@ -75,6 +89,9 @@ def create_app(settings: Settings) -> Starlette:
             *memberships.routes,
             *roles.routes,
             *environment_config.routes,
+            *authenticate.routes,
+            *sessions.routes,
+            *pages.routes,
         ],
         exception_handlers={
             AuthkeepError: _authkeep_error,
@@ -84,6 +101,7 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
     )
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(browser.BrowserCors, state=state)
     # Outermost: the hottest public endpoint skips the rest of the stack on a cache hit.
     app.add_middleware(jwks.JwksFastPath, state=state)
     app.state.authkeep = state

@@ -10,6 +10,8 @@ from starlette.requests import Request
 
 from authkeep.config import Settings
 from authkeep.crypto.keys import SecretBox
+from authkeep.services.rate_limits import PasswordAttemptLimits
+from authkeep.services.tokens import TokenIssuer
 
 
 @dataclass
@@ -20,6 +22,8 @@ class AppState:
     # Reads run without BEGIN/COMMIT: two round trips fewer for every GET.
     read_sessions: async_sessionmaker[AsyncSession]
     box: SecretBox
+    issuer: TokenIssuer
+    password_limits: PasswordAttemptLimits = field(default_factory=PasswordAttemptLimits)
     # client_id -> (expires_at monotonic, serialized JWKS body)
     jwks_cache: dict[str, tuple[float, bytes]] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)

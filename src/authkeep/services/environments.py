@@ -41,6 +41,8 @@ async def create_environment(
     kind: str,
     access_token_ttl: int = 300,
     redirect_uris: tuple[str, ...] = (),
+    logout_uris: tuple[str, ...] = (),
+    settings: dict[str, object] | None = None,
 ) -> NewEnvironment:
     if kind not in KINDS:
         raise ValueError(f"environment kind must be one of {', '.join(KINDS)}")
@@ -51,7 +53,7 @@ async def create_environment(
         name=name,
         kind=kind,
         access_token_ttl=access_token_ttl,
-        settings={},
+        settings=dict(settings or {}),
     )
     session.add(environment)
     await session.flush()
@@ -63,6 +65,8 @@ async def create_environment(
     await roles_service.create_default_roles(session, environment.id)
     for uri in redirect_uris:
         await add_redirect_uri(session, environment.id, uri)
+    for uri in logout_uris:
+        await add_logout_uri(session, environment.id, uri)
     return NewEnvironment(environment, client, key)
 
 

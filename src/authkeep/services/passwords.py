@@ -68,3 +68,26 @@ def check_imported_hash(password_hash: str, password_hash_type: str) -> str:
     except VerificationError:
         pass
     return password_hash
+
+
+# Verifying against this when the e-mail is unknown makes both answers take the same time.
+_DUMMY_HASH = HASHER.hash("authkeep-dummy-password-for-timing")
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
+    try:
+        return HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when `password` matches; the same argon2 work is done for a missing hash."""
+    return await anyio.to_thread.run_sync(_verify, password_hash, password, limiter=_limiter())
+
+
+def needs_rehash(password_hash: str) -> bool:
+    try:
+        return HASHER.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return False

@@ -283,3 +283,116 @@ class IdempotencyRecord(Base):
 
 Index("ix_users_env_id", User.environment_id, User.id)
 Index("ix_organizations_env_id", Organization.environment_id, Organization.id)
+
+
+class AuthorizationRequest(Base):
+    """A pending `GET /user_management/authorize`, kept while the person uses the hosted pages."""
+
+    __tablename__ = "authorization_requests"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = _env_fk()
+    client_id: Mapped[str] = mapped_column(String(64), ForeignKey("clients.id", ondelete="CASCADE"))
+    redirect_uri: Mapped[str] = mapped_column(String(2048))
+    state: Mapped[str | None] = mapped_column(Text)
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    screen_hint: Mapped[str] = mapped_column(String(20), default="sign-in")
+    login_hint: Mapped[str | None] = mapped_column(String(320))
+    organization_id: Mapped[str | None] = mapped_column(String(64))
+    user_id: Mapped[str | None] = mapped_column(String(64))  # known once the person signed in
+    auth_method: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AuthorizationCode(Base):
+    """Single use, short-lived, bound to client, redirect URI and PKCE challenge (RFC 6749 §4.1)."""
+
+    __tablename__ = "authorization_codes"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = _env_fk()
+    client_id: Mapped[str] = mapped_column(String(64), ForeignKey("clients.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    redirect_uri: Mapped[str] = mapped_column(String(2048))
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(String(64), ForeignKey("users.id", ondelete="CASCADE"))
+    organization_id: Mapped[str | None] = mapped_column(String(64))
+    auth_method: Mapped[str] = mapped_column(String(40))
+    auth_time: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The session the code was exchanged for: revoked if the code is ever replayed.
+    session_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class Session(Timestamps, Base):
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = _env_fk()
+    client_id: Mapped[str] = mapped_column(String(64), ForeignKey("clients.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    organization_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    auth_method: Mapped[str] = mapped_column(String(40))
+    auth_time: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_active_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    hosted_session_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class RefreshToken(Base):
+    """Opaque, stored as a hash, rotated on every use. A rotated token presented again within
+    the grace window gets its successor back; later, it revokes the whole session."""
+
+    __tablename__ = "refresh_tokens"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = _env_fk()
+    session_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rotated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    successor_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class HostedSession(Base):
+    """The hosted pages' own sign-in (a cookie on authkeep's host) so a second authorize from the
+    same browser needs no form."""
+
+    __tablename__ = "hosted_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = _env_fk()
+    user_id: Mapped[str] = mapped_column(String(64), ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    auth_method: Mapped[str] = mapped_column(String(40))
+    auth_time: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class PendingAuthentication(Base):
+    """Behind a `pending_authentication_token`: a sign-in that needs one more step (§3.6)."""
+
+    __tablename__ = "pending_authentications"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = _env_fk()
+    client_id: Mapped[str] = mapped_column(String(64), ForeignKey("clients.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[str] = mapped_column(String(64), ForeignKey("users.id", ondelete="CASCADE"))
+    auth_method: Mapped[str] = mapped_column(String(40))
+    auth_time: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

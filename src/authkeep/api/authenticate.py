@@ -1,0 +1,123 @@
+"""`POST /user_management/authenticate` (CONTRACT.md §3): JSON or form body, one grant each.
+
+Client authentication is `client_secret` (an API key of the client's environment) in the body or
+as `Authorization: Bearer`, or PKCE for public clients. Errors of the RFC 6749 grants use the
+OAuth shape; `invalid_grant` is always 400 (§0.3 rule 7).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from authkeep.api import browser
+from authkeep.api.state import app_state
+from authkeep.api.users import user_json
+from authkeep.api.wire import bearer_token, json_response, read_body
+from authkeep.errors import InvalidClient, OAuthError
+from authkeep.services.environments import environment_for_api_key
+from authkeep.services.grants import (
+    authorization_code,
+    organization_selection,
+    password,
+    refresh_token,
+)
+from authkeep.services.grants.issue import GrantContext, GrantResult
+from authkeep.store.models import Client, Environment
+
+GRANTS: dict[str, Callable[[GrantContext], Awaitable[GrantResult]]] = {
+    "authorization_code": authorization_code.grant,
+    "refresh_token": refresh_token.grant,
+    "password": password.grant,
+    organization_selection.GRANT_TYPE: organization_selection.grant,
+}
+
+
+class UnsupportedGrantType(OAuthError):
+    error = "unsupported_grant_type"
+
+
+async def parse_fields(request: Request) -> dict[str, Any]:
+    raw = await read_body(request)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if content_type == "application/x-www-form-urlencoded":
+        return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    if not raw.strip():
+        return {}
+    try:
+        fields = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise OAuthError("The body is neither JSON nor a form.") from None
+    if not isinstance(fields, dict):
+        raise OAuthError("The body must be a JSON object.")
+    return fields
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def grant_response(result: GrantResult) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "user": user_json(result.user),
+        "access_token": result.access_token,
+        "refresh_token": result.issued.refresh_token,
+        "authentication_method": result.authentication_method,
+    }
+    if result.issued.session.organization_id:
+        body["organization_id"] = result.issued.session.organization_id
+    return body
+
+
+async def authenticate(request: Request) -> Response:
+    state = app_state(request)
+    fields = await parse_fields(request)
+    client_id = fields.get("client_id")
+    if not isinstance(client_id, str) or not client_id:
+        raise OAuthError("client_id is required.")
+    grant_type = fields.get("grant_type")
+    handler = GRANTS.get(grant_type) if isinstance(grant_type, str) else None
+    if handler is None:
+        raise UnsupportedGrantType(f"grant_type {grant_type!r} is not supported.")
+    async with state.sessions() as session:
+        client = await session.get(Client, client_id)
+        if client is None:
+            raise InvalidClient(f"Unknown client_id '{client_id}'.")
+        environment = await session.get(Environment, client.environment_id)
+        assert environment is not None
+        # Python sends `"client_secret": null` for public clients: null means absent.
+        secret = fields.get("client_secret") or bearer_token(request)
+        client_authenticated = False
+        if secret:
+            owner = await environment_for_api_key(session, str(secret))
+            if owner is None or owner.id != environment.id:
+                raise InvalidClient("client_secret is not an API key of this client's environment.")
+            client_authenticated = True
+        ctx = GrantContext(
+            session=session,
+            environment=environment,
+            client=client,
+            client_authenticated=client_authenticated,
+            box=state.box,
+            issuer=state.issuer,
+            limits=state.password_limits,
+            fields=fields,
+            ip_address=str(fields.get("ip_address") or client_ip(request) or "") or None,
+            user_agent=str(fields.get("user_agent") or request.headers.get("user-agent") or "")
+            or None,
+            extra={"refresh_cookie": browser.refresh_cookie(request, client.id)},
+        )
+        result = await handler(ctx)
+        await session.commit()
+    response = json_response(grant_response(result))
+    browser.after_grant(request, response, client.id, result)
+    return response
+
+
+routes = [Route("/user_management/authenticate", authenticate, methods=["POST"])]

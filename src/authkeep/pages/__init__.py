@@ -1,0 +1,1 @@
+"""Hosted AuthKit pages: sign-in, sign-up, organization selection, errors."""

@@ -1,0 +1,252 @@
+"""User sessions and their refresh tokens (CONTRACT.md §4.6, §5).
+
+A session has a maximum length and an inactivity timeout. Its refresh token is single use:
+rotation is a compare-and-set on the token's status, so of several concurrent refreshes exactly
+one rotates and the others, inside the grace window, get that rotation's result. A rotated token
+presented after the grace window is treated as stolen and ends the session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authkeep.crypto.keys import SecretBox
+from authkeep.crypto.secrets import hash_secret, new_id, random_token
+from authkeep.errors import InvalidGrant, NotFound, OAuthError
+from authkeep.store.models import (
+    Environment,
+    OrganizationMembership,
+    RefreshToken,
+    Session,
+    utcnow,
+)
+from authkeep.store.pagination import Page, PageRequest, paginate
+
+DEFAULT_MAX_SESSION_SECONDS = 30 * 24 * 3600
+DEFAULT_IDLE_SECONDS = 14 * 24 * 3600
+DEFAULT_REFRESH_GRACE_SECONDS = 10
+
+
+class OrganizationMembershipNotFound(OAuthError):
+    error = "organization_membership_not_found"
+
+
+def _setting(environment: Environment, name: str, default: int) -> int:
+    return int((environment.settings or {}).get(name, default))
+
+
+@dataclass
+class IssuedSession:
+    session: Session
+    refresh_token: str
+
+
+async def create_session(
+    session: AsyncSession,
+    environment: Environment,
+    *,
+    client_id: str,
+    user_id: str,
+    organization_id: str | None,
+    auth_method: str,
+    auth_time: dt.datetime,
+    ip_address: str | None,
+    user_agent: str | None,
+    hosted_session_id: str | None = None,
+) -> IssuedSession:
+    now = utcnow()
+    max_seconds = _setting(environment, "session_max_seconds", DEFAULT_MAX_SESSION_SECONDS)
+    row = Session(
+        id=new_id("session"),
+        environment_id=environment.id,
+        client_id=client_id,
+        user_id=user_id,
+        organization_id=organization_id,
+        status="active",
+        auth_method=auth_method,
+        auth_time=auth_time,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        expires_at=now + dt.timedelta(seconds=max_seconds),
+        last_active_at=now,
+        hosted_session_id=hosted_session_id,
+    )
+    session.add(row)
+    await session.flush()
+    return IssuedSession(row, await _new_refresh_token(session, row))
+
+
+async def _new_refresh_token(session: AsyncSession, user_session: Session) -> str:
+    secret = random_token(32)
+    session.add(
+        RefreshToken(
+            id=new_id("refresh_token"),
+            environment_id=user_session.environment_id,
+            session_id=user_session.id,
+            token_hash=hash_secret(secret),
+            status="active",
+        )
+    )
+    await session.flush()
+    return secret
+
+
+async def has_active_membership(
+    session: AsyncSession, environment_id: str, user_id: str, organization_id: str
+) -> bool:
+    found = await session.scalar(
+        select(OrganizationMembership.id).where(
+            OrganizationMembership.environment_id == environment_id,
+            OrganizationMembership.user_id == user_id,
+            OrganizationMembership.organization_id == organization_id,
+            OrganizationMembership.status == "active",
+        )
+    )
+    return found is not None
+
+
+async def _end(session: AsyncSession, user_session: Session, status: str) -> None:
+    if user_session.status == "active":
+        user_session.status = status
+        user_session.ended_at = utcnow()
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.session_id == user_session.id, RefreshToken.status != "revoked")
+        .values(status="revoked", successor_encrypted=None)
+    )
+    await session.flush()
+
+
+def _check_alive(environment: Environment, user_session: Session, now: dt.datetime) -> str | None:
+    """Why the session can no longer be refreshed, or None."""
+    if user_session.status != "active":
+        return f"The session has been {user_session.status}."
+    if now >= user_session.expires_at:
+        return "The session reached its maximum length."
+    idle = _setting(environment, "session_idle_seconds", DEFAULT_IDLE_SECONDS)
+    if now - user_session.last_active_at >= dt.timedelta(seconds=idle):
+        return "The session was inactive for too long."
+    return None
+
+
+async def refresh(
+    session: AsyncSession,
+    box: SecretBox,
+    environment: Environment,
+    *,
+    client_id: str,
+    refresh_token: str,
+    organization_id: str | None,
+) -> IssuedSession:
+    """Rotate `refresh_token`, optionally switching the session's organization."""
+    now = utcnow()
+    query = (
+        select(RefreshToken)
+        .where(
+            RefreshToken.token_hash == hash_secret(refresh_token),
+            RefreshToken.environment_id == environment.id,
+        )
+        .execution_options(populate_existing=True)
+    )
+    token = await session.scalar(query)
+    if token is None:
+        raise InvalidGrant("The refresh token is invalid or has expired.")
+    user_session = await session.get(Session, token.session_id, populate_existing=True)
+    assert user_session is not None
+    if user_session.client_id != client_id:
+        raise InvalidGrant("The refresh token was issued to another client.")
+    problem = _check_alive(environment, user_session, now)
+    if problem:
+        if user_session.status == "active":
+            await _end(session, user_session, "expired")
+            await session.commit()
+        raise InvalidGrant(problem)
+    switching = organization_id is not None and organization_id != user_session.organization_id
+    if switching and not await has_active_membership(
+        session, environment.id, user_session.user_id, str(organization_id)
+    ):
+        raise OrganizationMembershipNotFound(
+            f"The user is not an active member of organization '{organization_id}'."
+        )
+
+    if token.status == "active":
+        successor = random_token(32)
+        claimed = await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == token.id, RefreshToken.status == "active")
+            .values(
+                status="rotated",
+                rotated_at=now,
+                successor_encrypted=box.encrypt(successor.encode(), token.id),
+            )
+        )
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            session.add(
+                RefreshToken(
+                    id=new_id("refresh_token"),
+                    environment_id=environment.id,
+                    session_id=user_session.id,
+                    token_hash=hash_secret(successor),
+                    status="active",
+                )
+            )
+            if organization_id is not None:
+                user_session.organization_id = organization_id
+            user_session.last_active_at = now
+            await session.flush()
+            return IssuedSession(user_session, successor)
+        # Another request rotated it first: read what it did.
+        token = await session.scalar(query)
+        assert token is not None
+
+    grace = _setting(environment, "refresh_grace_seconds", DEFAULT_REFRESH_GRACE_SECONDS)
+    if (
+        token.status == "rotated"
+        and token.rotated_at is not None
+        and token.successor_encrypted is not None
+        and now - token.rotated_at <= dt.timedelta(seconds=grace)
+    ):
+        successor = box.decrypt(token.successor_encrypted, token.id).decode()
+        await session.refresh(user_session)
+        return IssuedSession(user_session, successor)
+    # A rotated token used again after the grace window: assume it leaked, end the session.
+    await _end(session, user_session, "revoked")
+    await session.commit()
+    raise InvalidGrant("The refresh token was already used; the session has been revoked.")
+
+
+async def get_session(session: AsyncSession, environment_id: str, session_id: str) -> Session:
+    row = await session.scalar(
+        select(Session).where(Session.id == session_id, Session.environment_id == environment_id)
+    )
+    if row is None:
+        raise NotFound.entity("Session", session_id)
+    return row
+
+
+async def revoke_session(session: AsyncSession, environment_id: str, session_id: str) -> Session:
+    row = await get_session(session, environment_id, session_id)
+    await _end(session, row, "revoked")
+    return row
+
+
+async def revoke_sessions_of_code(session: AsyncSession, session_id: str) -> None:
+    row = await session.get(Session, session_id)
+    if row is not None:
+        await _end(session, row, "revoked")
+
+
+async def list_user_sessions(
+    session: AsyncSession, environment_id: str, user_id: str, page: PageRequest
+) -> Page[Session]:
+    query = select(Session).where(
+        Session.environment_id == environment_id,
+        Session.user_id == user_id,
+        Session.status == "active",
+        Session.expires_at > utcnow(),
+    )
+    return await paginate(session, query, Session.id, page)

@@ -1,0 +1,109 @@
+"""Access tokens (CONTRACT.md §4.2): RS256 JWTs signed with the environment's current key.
+
+Each worker keeps the decrypted current key for a few seconds, so minting costs one RSA
+signature; a rotation that activates a new key is picked up within that time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authkeep.crypto import jwt
+from authkeep.crypto.keys import SecretBox
+from authkeep.crypto.secrets import new_ulid
+from authkeep.errors import ServiceUnavailable
+from authkeep.services.signing_keys import current_signing_key
+from authkeep.store.models import Environment, OrganizationMembership, Session
+
+KEY_CACHE_SECONDS = 10.0
+
+
+@dataclass
+class _CachedKey:
+    expires: float
+    kid: str
+    private_key: RSAPrivateKey
+
+
+class TokenIssuer:
+    """Mints access tokens; one per app (worker), holding the decrypted-key cache."""
+
+    def __init__(self, box: SecretBox, base_url: str) -> None:
+        self.box = box
+        self.base_url = base_url.rstrip("/")
+        self._keys: dict[str, _CachedKey] = {}
+
+    def issuer(self, environment: Environment, client_id: str) -> str:
+        return environment.issuer or f"{self.base_url}/user_management/{client_id}"
+
+    async def _signing_key(self, session: AsyncSession, environment_id: str) -> _CachedKey:
+        cached = self._keys.get(environment_id)
+        if cached is not None and cached.expires > time.monotonic():
+            return cached
+        row = await current_signing_key(session, environment_id)
+        if row is None:
+            raise ServiceUnavailable("This environment has no active signing key.")
+        if cached is None or cached.kid != row.kid:
+            pem = self.box.decrypt(row.private_key_encrypted, row.id)
+            private_key = load_pem_private_key(pem, password=None)
+            assert isinstance(private_key, RSAPrivateKey)
+        else:
+            private_key = cached.private_key
+        cached = _CachedKey(time.monotonic() + KEY_CACHE_SECONDS, row.kid, private_key)
+        self._keys[environment_id] = cached
+        return cached
+
+    async def mint(
+        self,
+        session: AsyncSession,
+        environment: Environment,
+        user_session: Session,
+        claims_extra: dict[str, Any],
+    ) -> str:
+        key = await self._signing_key(session, environment.id)
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.issuer(environment, user_session.client_id),
+            "sub": user_session.user_id,
+            "sid": user_session.id,
+            "jti": new_ulid(),
+            "client_id": user_session.client_id,
+            "auth_time": int(user_session.auth_time.timestamp()),
+            "iat": now,
+            "exp": now + environment.access_token_ttl,
+            **claims_extra,
+        }
+        return jwt.encode(claims, key.private_key, key.kid)
+
+
+async def organization_claims(
+    session: AsyncSession, environment_id: str, user_id: str, organization_id: str | None
+) -> dict[str, Any]:
+    """`org_id`, `role`, `roles`, `permissions` from the active membership; none without an org."""
+    if organization_id is None:
+        return {}
+    membership = await session.scalar(
+        select(OrganizationMembership).where(
+            OrganizationMembership.environment_id == environment_id,
+            OrganizationMembership.user_id == user_id,
+            OrganizationMembership.organization_id == organization_id,
+            OrganizationMembership.status == "active",
+        )
+    )
+    if membership is None:
+        return {"org_id": organization_id}
+    roles = [role.slug for role in membership.roles]
+    permissions = sorted({p.slug for role in membership.roles for p in role.permissions})
+    return {
+        "org_id": organization_id,
+        "role": roles[0] if roles else "member",
+        "roles": roles,
+        "permissions": permissions,
+    }
