@@ -148,3 +148,24 @@ def start_live_server(database_url: str, wrap: Any = None, **settings: Any) -> L
     if wrap is not None:
         app = wrap(app)
     return LiveServer(app, config).start()
+
+
+def set_access_token_ttl(database_url: str, environment_id: str, seconds: int) -> None:
+    from sqlalchemy import update
+
+    from authkeep.store.models import Environment
+
+    async def go() -> None:
+        engine = create_engine(database_url, pool_size=1)
+        try:
+            async with session_factory(engine)() as session:
+                await session.execute(
+                    update(Environment)
+                    .where(Environment.id == environment_id)
+                    .values(access_token_ttl=seconds)
+                )
+                await session.commit()
+        finally:
+            await engine.dispose()
+
+    run(go())

@@ -128,6 +128,10 @@ class RateLimited(AuthkeepError):
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
 
+    def body(self) -> dict[str, Any]:
+        # Both shapes: management endpoints use `code`, the grant endpoint's spec the OAuth one.
+        return {**super().body(), "error": "too_many_requests", "error_description": self.message}
+
 
 class OAuthError(AuthkeepError):
     """RFC 6749 shape `{error, error_description}`, used by the grant endpoints."""

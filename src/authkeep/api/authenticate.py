@@ -40,7 +40,8 @@ GRANTS: dict[str, Callable[[GrantContext], Awaitable[GrantResult]]] = {
 
 
 class UnsupportedGrantType(OAuthError):
-    error = "unsupported_grant_type"
+    # RFC 6749 names this `unsupported_grant_type`; WorkOS answers `invalid_request` (§3.2).
+    error = "invalid_request"
 
 
 async def parse_fields(request: Request) -> dict[str, Any]:

@@ -30,11 +30,10 @@ from authkeep.store.models import Environment, Session
 
 
 def session_json(row: Session) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "object": "session",
         "id": row.id,
         "user_id": row.user_id,
-        "organization_id": row.organization_id,
         "ip_address": row.ip_address,
         "user_agent": row.user_agent,
         "auth_method": row.auth_method,
@@ -44,6 +43,9 @@ def session_json(row: Session) -> dict[str, Any]:
         "created_at": timestamp(row.created_at),
         "updated_at": timestamp(row.updated_at),
     }
+    if row.organization_id is not None:  # optional in the spec, a string when present
+        body["organization_id"] = row.organization_id
+    return body
 
 
 class RevokeSession(Body):
