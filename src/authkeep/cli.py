@@ -359,6 +359,26 @@ def cmd_environments(args: argparse.Namespace) -> int:
                 f"  api_key         {made.api_key}",
                 "Store the API key now: it is not shown again.",
             ]
+        if args.action == "configure":
+            environment = await _environment(session, target, args.name)
+            changes = env_service.SignInSettings(
+                issuer=args.issuer,
+                access_token_ttl=args.access_token_ttl,
+                signup=args.signup.replace("-", "_") if args.signup else None,
+                session_max_seconds=args.session_max_age,
+                session_idle_seconds=args.session_idle_timeout,
+                brand_name=args.brand_name,
+                brand_logo_url=args.brand_logo_url,
+                brand_color=args.brand_color,
+            )
+            environment = await env_service.configure_environment(session, environment, changes)
+            shown = {
+                "name": environment.name,
+                "issuer": environment.issuer or "(default: {base_url}/user_management/{client_id})",
+                "access_token_ttl": environment.access_token_ttl,
+                **environment.settings,
+            }
+            return [json.dumps(shown, indent=2)]
         rows = await env_service.list_environments(session)
         lines = []
         for environment in rows:
@@ -433,9 +453,17 @@ def build_parser() -> argparse.ArgumentParser:
     keys.set_defaults(handler=cmd_api_keys)
 
     envs = commands.add_parser("environments", help="create or list environments")
-    envs.add_argument("action", choices=["create", "list"])
+    envs.add_argument("action", choices=["create", "list", "configure"])
     envs.add_argument("name", nargs="?")
     envs.add_argument("--kind", choices=["development", "production"], default="production")
+    envs.add_argument("--issuer", help="token issuer URL; an empty value restores the default")
+    envs.add_argument("--access-token-ttl", type=int, help="access-token lifetime in seconds")
+    envs.add_argument("--signup", choices=["open", "invite-only"], help="who may sign up")
+    envs.add_argument("--session-max-age", type=int, help="maximum session length in seconds")
+    envs.add_argument("--session-idle-timeout", type=int, help="inactivity timeout in seconds")
+    envs.add_argument("--brand-name", help="name shown on the hosted pages")
+    envs.add_argument("--brand-logo-url", help="https URL of a logo for the hosted pages")
+    envs.add_argument("--brand-color", help="accent colour of the hosted pages, like #4f46e5")
     data_options(envs, env=False)
     envs.set_defaults(handler=cmd_environments)
 

@@ -1,6 +1,6 @@
 """What browser apps using authkit-js need (CONTRACT.md §8.6): CORS on
-`/user_management/authenticate` and the JWKS, the HttpOnly refresh-token cookie of cookie mode,
-and the script-readable `workos-has-session` cookie."""
+`/user_management/authenticate`, the HttpOnly refresh-token cookie of cookie mode, and the
+script-readable `workos-has-session` cookie."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from authkeep.api.state import AppState
 from authkeep.store.models import CorsOrigin, Environment, RedirectUri
 
 AUTHENTICATE = "/user_management/authenticate"
-JWKS_PREFIX = "/sso/jwks/"
 HAS_SESSION = "workos-has-session"
 COOKIE_PATH = "/user_management"
 REFRESH_COOKIE_SECONDS = 400 * 24 * 3600
@@ -89,10 +88,11 @@ def origin_of(uri: str) -> str | None:
 
 
 class BrowserCors:
-    """CORS for the two endpoints browsers call across origins.
+    """CORS for `/user_management/authenticate`, the one endpoint authkit-js fetches across
+    origins (the JWKS answers any origin itself).
 
-    Allowed origins are every environment's CORS origins, the origins of its redirect URIs, and
-    in development environments any loopback origin. The JWKS carries no credentials: any origin.
+    Allowed origins are every environment's CORS origins, the origins of its redirect URIs, and,
+    when a development environment exists, any loopback origin.
     """
 
     def __init__(self, app: ASGIApp, state: AppState) -> None:
@@ -118,40 +118,27 @@ class BrowserCors:
         return any_development and parts.scheme == "http" and (parts.hostname or "") in LOOPBACK
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-        is_authenticate = path == AUTHENTICATE
-        if not is_authenticate and not path.startswith(JWKS_PREFIX):
+        if scope["type"] != "http" or scope["path"] != AUTHENTICATE:
             await self.app(scope, receive, send)
             return
         origin = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"origin"), None)
         if origin is None:
             await self.app(scope, receive, send)
             return
-        if is_authenticate:
-            allowed = await self._allowed(origin)
-            headers = (
-                [
-                    (b"access-control-allow-origin", origin.encode("latin-1")),
-                    (b"access-control-allow-credentials", b"true"),
-                    (b"vary", b"Origin"),
-                ]
-                if allowed
-                else [(b"vary", b"Origin")]
-            )
-        else:
-            headers = [(b"access-control-allow-origin", b"*")]
+        headers = [(b"vary", b"Origin")]
+        allowed = await self._allowed(origin)
+        if allowed:
+            headers += [
+                (b"access-control-allow-origin", origin.encode("latin-1")),
+                (b"access-control-allow-credentials", b"true"),
+            ]
         if scope["method"] == "OPTIONS":
-            if is_authenticate and allowed:
+            if allowed:
                 headers += [
                     (b"access-control-allow-methods", b"POST, OPTIONS"),
                     (b"access-control-allow-headers", b"Content-Type, Accept, Authorization"),
                     (b"access-control-max-age", b"600"),
                 ]
-            elif not is_authenticate:
-                headers += [(b"access-control-allow-methods", b"GET, OPTIONS")]
             await send({"type": "http.response.start", "status": 204, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return

@@ -29,6 +29,8 @@ def _headers(state: AppState, body: bytes) -> list[tuple[bytes, bytes]]:
         (b"content-type", JSON_TYPE.encode()),
         (b"content-length", str(len(body)).encode()),
         (b"cache-control", f"public, max-age={state.settings.jwks_max_age}".encode()),
+        # Public keys carry no credentials: any page may fetch them (CONTRACT.md §8.6).
+        (b"access-control-allow-origin", b"*"),
     ]
 
 

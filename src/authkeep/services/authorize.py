@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authkeep.crypto.secrets import constant_time_equal, hash_secret, new_id, random_token
@@ -135,6 +135,7 @@ async def start(
     hint = params.screen_hint or "sign-in"
     if hint not in ("sign-in", "sign-up"):
         raise fail("invalid_request", "screen_hint must be sign-in or sign-up.")
+    await _forget_expired(session)
     request = AuthorizationRequest(
         id=new_id("authorization_request"),
         environment_id=environment.id,
@@ -150,6 +151,16 @@ async def start(
     session.add(request)
     await session.flush()
     return environment, request
+
+
+async def _forget_expired(session: AsyncSession) -> None:
+    """Requests and codes past their life are useless: drop them as new ones arrive."""
+    now = utcnow()
+    await session.execute(delete(AuthorizationRequest).where(AuthorizationRequest.expires_at < now))
+    # Used codes stay a day so a replay can still revoke what the code gave (RFC 6749 §4.1.2).
+    await session.execute(
+        delete(AuthorizationCode).where(AuthorizationCode.expires_at < now - dt.timedelta(days=1))
+    )
 
 
 async def load_request(

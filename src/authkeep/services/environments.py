@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -313,3 +314,69 @@ async def remove_cors_origin(session: AsyncSession, environment_id: str, origin:
     if row is None:
         raise NotFound.entity("CORS origin", origin)
     await session.delete(row)
+
+
+# Sign-in settings --------------------------------------------------------------------------
+
+SIGNUP_MODES = ("open", "invite_only")
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+@dataclass(frozen=True)
+class SignInSettings:
+    """What `authkeep environments configure` may change; None leaves a value as it is."""
+
+    issuer: str | None = None  # "" resets to the default issuer
+    access_token_ttl: int | None = None
+    signup: str | None = None
+    session_max_seconds: int | None = None
+    session_idle_seconds: int | None = None
+    brand_name: str | None = None
+    brand_logo_url: str | None = None
+    brand_color: str | None = None
+
+
+def _check_settings(changes: SignInSettings) -> None:
+    if changes.issuer:
+        parts = urlsplit(changes.issuer)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+            raise ValidationFailed.field(
+                "issuer", "invalid_uri", "The issuer must be an http(s) URL."
+            )
+    if changes.access_token_ttl is not None and not 10 <= changes.access_token_ttl <= 86400:
+        raise ValidationFailed.field(
+            "access_token_ttl", "invalid", "The access-token lifetime is 10 to 86400 seconds."
+        )
+    if changes.signup is not None and changes.signup not in SIGNUP_MODES:
+        raise ValidationFailed.field("signup", "invalid", "Sign-up is open or invite_only.")
+    for name in ("session_max_seconds", "session_idle_seconds"):
+        value = getattr(changes, name)
+        if value is not None and value < 60:
+            raise ValidationFailed.field(name, "invalid", f"{name} is at least 60 seconds.")
+    if changes.brand_color is not None and not _COLOR.match(changes.brand_color):
+        raise ValidationFailed.field("brand_color", "invalid", "Use a colour like #4f46e5.")
+    if changes.brand_logo_url and not changes.brand_logo_url.startswith("https://"):
+        raise ValidationFailed.field("brand_logo_url", "invalid", "The logo must be an https URL.")
+
+
+async def configure_environment(
+    session: AsyncSession, environment: Environment, changes: SignInSettings
+) -> Environment:
+    _check_settings(changes)
+    if changes.issuer is not None:
+        environment.issuer = changes.issuer or None
+    if changes.access_token_ttl is not None:
+        environment.access_token_ttl = changes.access_token_ttl
+    settings = dict(environment.settings or {})
+    for key in ("signup", "session_max_seconds", "session_idle_seconds"):
+        if getattr(changes, key) is not None:
+            settings[key] = getattr(changes, key)
+    branding = dict(settings.get("branding") or {})
+    for key in ("name", "logo_url", "color"):
+        value = getattr(changes, f"brand_{key}")
+        if value is not None:
+            branding[key] = value
+    settings["branding"] = {k: v for k, v in branding.items() if v}
+    environment.settings = settings  # a new dict, so the JSON column is written
+    await session.flush()
+    return environment

@@ -80,6 +80,9 @@ class TokenIssuer:
             "exp": now + environment.access_token_ttl,
             **claims_extra,
         }
+        if claims["iss"].endswith("/"):
+            # The `{public_url}/` issuer form is verified with `aud` = client ID (DESIGN.md).
+            claims["aud"] = user_session.client_id
         return jwt.encode(claims, key.private_key, key.kid)
 
 

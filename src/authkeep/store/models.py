@@ -301,7 +301,7 @@ class AuthorizationRequest(Base):
     user_id: Mapped[str | None] = mapped_column(String(64))  # known once the person signed in
     auth_method: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class AuthorizationCode(Base):
@@ -321,7 +321,7 @@ class AuthorizationCode(Base):
     ip_address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # The session the code was exchanged for: revoked if the code is ever replayed.
     session_id: Mapped[str | None] = mapped_column(String(64))

@@ -60,6 +60,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_authorization_codes_environment_id"), ["environment_id"], unique=False
         )
+        batch_op.create_index(
+            batch_op.f("ix_authorization_codes_expires_at"), ["expires_at"], unique=False
+        )
 
     op.create_table(
         "authorization_requests",
@@ -93,6 +96,9 @@ def upgrade() -> None:
     with op.batch_alter_table("authorization_requests", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_authorization_requests_environment_id"), ["environment_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_authorization_requests_expires_at"), ["expires_at"], unique=False
         )
 
     op.create_table(
@@ -263,10 +269,12 @@ def downgrade() -> None:
 
     op.drop_table("hosted_sessions")
     with op.batch_alter_table("authorization_requests", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_authorization_requests_expires_at"))
         batch_op.drop_index(batch_op.f("ix_authorization_requests_environment_id"))
 
     op.drop_table("authorization_requests")
     with op.batch_alter_table("authorization_codes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_authorization_codes_expires_at"))
         batch_op.drop_index(batch_op.f("ix_authorization_codes_environment_id"))
 
     op.drop_table("authorization_codes")
