@@ -89,7 +89,7 @@ class ConformanceRecorder:
         seen = set()
         for exchange in self.exchanges:
             operation = openapi_spec.match(exchange.method, exchange.path)
-            if operation is not None and 200 <= exchange.status < 300:
+            if operation is not None and 200 <= exchange.status < 400:
                 seen.add((operation.method, operation.path))
         return seen
 

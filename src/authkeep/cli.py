@@ -245,6 +245,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Workers are separate processes that read their settings from the environment.
     for field in setting_fields():
         os.environ[env_var_name(field.name)] = str(getattr(settings, field.name))
+    if not settings.public_url:
+        print(
+            "warning: AUTHKEEP_PUBLIC_URL is not set; tokens will name "
+            f"{settings.base_url} as their issuer. Set it to the URL clients use.",
+            file=sys.stderr,
+        )
     print(f"authkeep serving on {settings.host}:{settings.port} with {settings.workers} worker(s)")
     uvicorn.run(
         "authkeep.app:app_from_environment",

@@ -33,8 +33,9 @@ class Settings:
     )
     public_url: str = _setting(
         "",
-        "Base URL under which clients reach this server, e.g. https://auth.example.com. It feeds "
-        "the SDK variables that authkeep prints. Defaults to http://HOST:PORT.",
+        "Base URL under which clients reach this server, e.g. https://auth.example.com: the "
+        "default token issuer is {public_url}/user_management/{client_id}, and the SDK variables "
+        "authkeep prints use it. Defaults to http://HOST:PORT.",
     )
     host: str = _setting("127.0.0.1", "Interface to listen on.")
     port: int = _setting(DEFAULT_DEV_PORT, "TCP port to listen on.")
