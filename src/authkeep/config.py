@@ -46,6 +46,11 @@ class Settings:
     jwks_cache_seconds: float = _setting(
         5.0, "Seconds each worker reuses a serialized JWKS before reading the database again."
     )
+    config_cache_seconds: float = _setting(
+        5.0,
+        "Seconds each worker reuses a client's environment settings on the token endpoint, so a "
+        "settings change reaches every worker within this time.",
+    )
     key_publish_delay: int = _setting(
         300,
         "Seconds a rotated signing key is published in JWKS before it starts signing, so "

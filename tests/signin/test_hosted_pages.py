@@ -248,8 +248,25 @@ def test_browser_cors_and_cookie_mode_refresh(env, admin, sdk) -> None:  # type:
     assert jwks.headers["access-control-allow-origin"] == "*"
 
 
-def test_issuer_is_configurable_with_both_forms(env, admin, sdk, database_url) -> None:  # type: ignore[no-untyped-def]
-    make_user(admin, "issuer@example.com")
+def test_issuer_is_configurable_with_both_forms(database_url: str, recorder) -> None:  # type: ignore[no-untyped-def]
+    from workos import WorkOSClient
+
+    from tests.support import start_live_server
+
+    server = start_live_server(database_url, wrap=recorder.wrap, config_cache_seconds=0.0)
+    try:
+        env = signin_environment(database_url, server.base_url)
+        with httpx.Client(
+            base_url=env.base_url, headers={"Authorization": f"Bearer {env.api_key}"}
+        ) as admin:
+            make_user(admin, "issuer@example.com")
+        sdk = WorkOSClient(api_key=env.api_key, client_id=env.client_id, base_url=env.base_url)
+        _check_issuers(env, sdk, database_url)
+    finally:
+        server.stop()
+
+
+def _check_issuers(env: TestEnvironment, sdk, database_url: str) -> None:  # type: ignore[no-untyped-def]
     token = sdk.user_management.authenticate_with_password(
         email="issuer@example.com", password=PASSWORD
     ).access_token

@@ -8,20 +8,22 @@ OAuth shape; `invalid_grant` is always 400 (§0.3 rule 7).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from authkeep.api import browser
-from authkeep.api.state import app_state
+from authkeep.api.state import AppState, app_state
 from authkeep.api.users import user_json
 from authkeep.api.wire import bearer_token, json_response, read_body
 from authkeep.errors import InvalidClient, OAuthError
-from authkeep.services.environments import environment_for_api_key
+from authkeep.services.environments import environment_id_for_api_key
 from authkeep.services.grants import (
     authorization_code,
     organization_selection,
@@ -76,6 +78,24 @@ def grant_response(result: GrantResult) -> dict[str, Any]:
     return body
 
 
+async def _client(
+    state: AppState, session: AsyncSession, client_id: str
+) -> tuple[Client, Environment]:
+    """The client and its environment, kept per worker for a few seconds: every refresh needs
+    them, and environment settings changes may take that long to reach the grant endpoint."""
+    cached = state.client_cache.get(client_id)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1], cached[2]
+    client = await session.get(Client, client_id)
+    if client is None:
+        raise InvalidClient(f"Unknown client_id '{client_id}'.")
+    environment = await session.get(Environment, client.environment_id)
+    assert environment is not None
+    expires = time.monotonic() + state.settings.config_cache_seconds
+    state.client_cache[client_id] = (expires, client, environment)
+    return client, environment
+
+
 async def authenticate(request: Request) -> Response:
     state = app_state(request)
     fields = await parse_fields(request)
@@ -87,17 +107,13 @@ async def authenticate(request: Request) -> Response:
     if handler is None:
         raise UnsupportedGrantType(f"grant_type {grant_type!r} is not supported.")
     async with state.sessions() as session:
-        client = await session.get(Client, client_id)
-        if client is None:
-            raise InvalidClient(f"Unknown client_id '{client_id}'.")
-        environment = await session.get(Environment, client.environment_id)
-        assert environment is not None
+        client, environment = await _client(state, session, client_id)
         # Python sends `"client_secret": null` for public clients: null means absent.
         secret = fields.get("client_secret") or bearer_token(request)
         client_authenticated = False
         if secret:
-            owner = await environment_for_api_key(session, str(secret))
-            if owner is None or owner.id != environment.id:
+            owner = await environment_id_for_api_key(session, str(secret))
+            if owner != environment.id:
                 raise InvalidClient("client_secret is not an API key of this client's environment.")
             client_authenticated = True
         ctx = GrantContext(

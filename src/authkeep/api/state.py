@@ -26,6 +26,8 @@ class AppState:
     password_limits: PasswordAttemptLimits = field(default_factory=PasswordAttemptLimits)
     # client_id -> (expires_at monotonic, serialized JWKS body)
     jwks_cache: dict[str, tuple[float, bytes]] = field(default_factory=dict)
+    # client_id -> (expires_at monotonic, client, environment) for the grant endpoint
+    client_cache: dict[str, tuple[float, Any, Any]] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
 
 

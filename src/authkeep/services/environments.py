@@ -144,6 +144,14 @@ async def environment_for_api_key(session: AsyncSession, secret: str) -> Environ
     )
 
 
+async def environment_id_for_api_key(session: AsyncSession, secret: str) -> str | None:
+    return await session.scalar(
+        select(ApiKey.environment_id).where(
+            ApiKey.key_hash == hash_secret(secret), ApiKey.revoked_at.is_(None)
+        )
+    )
+
+
 # Redirect URIs, logout URIs, CORS origins -----------------------------------------------------
 
 

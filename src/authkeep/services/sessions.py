@@ -22,6 +22,7 @@ from authkeep.store.models import (
     OrganizationMembership,
     RefreshToken,
     Session,
+    User,
     utcnow,
 )
 from authkeep.store.pagination import Page, PageRequest, paginate
@@ -29,6 +30,8 @@ from authkeep.store.pagination import Page, PageRequest, paginate
 DEFAULT_MAX_SESSION_SECONDS = 30 * 24 * 3600
 DEFAULT_IDLE_SECONDS = 14 * 24 * 3600
 DEFAULT_REFRESH_GRACE_SECONDS = 10
+# Activity is recorded at most this often: the inactivity timeout is counted in days.
+ACTIVITY_RESOLUTION = dt.timedelta(seconds=60)
 
 
 class OrganizationMembershipNotFound(OAuthError):
@@ -43,6 +46,7 @@ def _setting(environment: Environment, name: str, default: int) -> int:
 class IssuedSession:
     session: Session
     refresh_token: str
+    user: User | None = None  # loaded with the session on refresh
 
 
 async def create_session(
@@ -145,18 +149,19 @@ async def refresh(
     """Rotate `refresh_token`, optionally switching the session's organization."""
     now = utcnow()
     query = (
-        select(RefreshToken)
+        select(RefreshToken, Session, User)
+        .join(Session, Session.id == RefreshToken.session_id)
+        .join(User, User.id == Session.user_id)
         .where(
             RefreshToken.token_hash == hash_secret(refresh_token),
             RefreshToken.environment_id == environment.id,
         )
         .execution_options(populate_existing=True)
     )
-    token = await session.scalar(query)
-    if token is None:
+    found = (await session.execute(query)).first()
+    if found is None:
         raise InvalidGrant("The refresh token is invalid or has expired.")
-    user_session = await session.get(Session, token.session_id, populate_existing=True)
-    assert user_session is not None
+    token, user_session, user = found
     if user_session.client_id != client_id:
         raise InvalidGrant("The refresh token was issued to another client.")
     problem = _check_alive(environment, user_session, now)
@@ -194,14 +199,16 @@ async def refresh(
                     status="active",
                 )
             )
-            if organization_id is not None:
+            if switching:
                 user_session.organization_id = organization_id
-            user_session.last_active_at = now
+            if now - user_session.last_active_at >= ACTIVITY_RESOLUTION:
+                user_session.last_active_at = now
             await session.flush()
-            return IssuedSession(user_session, successor)
+            return IssuedSession(user_session, successor, user)
         # Another request rotated it first: read what it did.
-        token = await session.scalar(query)
-        assert token is not None
+        reread = (await session.execute(query)).first()
+        assert reread is not None
+        token, user_session, user = reread
 
     grace = _setting(environment, "refresh_grace_seconds", DEFAULT_REFRESH_GRACE_SECONDS)
     if (
@@ -211,8 +218,7 @@ async def refresh(
         and now - token.rotated_at <= dt.timedelta(seconds=grace)
     ):
         successor = box.decrypt(token.successor_encrypted, token.id).decode()
-        await session.refresh(user_session)
-        return IssuedSession(user_session, successor)
+        return IssuedSession(user_session, successor, user)
     # A rotated token used again after the grace window: assume it leaked, end the session.
     await _end(session, user_session, "revoked")
     await session.commit()

@@ -20,7 +20,15 @@ from authkeep.crypto.keys import SecretBox
 from authkeep.crypto.secrets import new_ulid
 from authkeep.errors import ServiceUnavailable
 from authkeep.services.signing_keys import current_signing_key
-from authkeep.store.models import Environment, OrganizationMembership, Session
+from authkeep.store.models import (
+    Environment,
+    MembershipRole,
+    OrganizationMembership,
+    Permission,
+    Role,
+    RolePermission,
+    Session,
+)
 
 KEY_CACHE_SECONDS = 10.0
 
@@ -89,24 +97,38 @@ class TokenIssuer:
 async def organization_claims(
     session: AsyncSession, environment_id: str, user_id: str, organization_id: str | None
 ) -> dict[str, Any]:
-    """`org_id`, `role`, `roles`, `permissions` from the active membership; none without an org."""
+    """`org_id`, `role`, `roles`, `permissions` from the active membership; none without an org.
+
+    One query: it runs on every refresh.
+    """
     if organization_id is None:
         return {}
-    membership = await session.scalar(
-        select(OrganizationMembership).where(
+    rows = await session.execute(
+        select(Role.slug, Role.priority, Permission.slug)
+        .select_from(OrganizationMembership)
+        .join(MembershipRole, MembershipRole.membership_id == OrganizationMembership.id)
+        .join(Role, Role.id == MembershipRole.role_id)
+        .outerjoin(RolePermission, RolePermission.role_id == Role.id)
+        .outerjoin(Permission, Permission.id == RolePermission.permission_id)
+        .where(
             OrganizationMembership.environment_id == environment_id,
             OrganizationMembership.user_id == user_id,
             OrganizationMembership.organization_id == organization_id,
             OrganizationMembership.status == "active",
         )
     )
-    if membership is None:
+    priorities: dict[str, int] = {}
+    permissions: set[str] = set()
+    for role_slug, priority, permission_slug in rows:
+        priorities[role_slug] = priority
+        if permission_slug is not None:
+            permissions.add(permission_slug)
+    if not priorities:
         return {"org_id": organization_id}
-    roles = [role.slug for role in membership.roles]
-    permissions = sorted({p.slug for role in membership.roles for p in role.permissions})
+    roles = sorted(priorities, key=lambda slug: (priorities[slug], slug))
     return {
         "org_id": organization_id,
-        "role": roles[0] if roles else "member",
+        "role": roles[0],
         "roles": roles,
-        "permissions": permissions,
+        "permissions": sorted(permissions),
     }

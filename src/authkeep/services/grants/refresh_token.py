@@ -6,7 +6,6 @@ from __future__ import annotations
 from authkeep.errors import InvalidGrant
 from authkeep.services.grants.issue import GrantContext, GrantResult, mint
 from authkeep.services.sessions import refresh
-from authkeep.store.models import User
 
 
 async def grant(ctx: GrantContext) -> GrantResult:
@@ -21,7 +20,5 @@ async def grant(ctx: GrantContext) -> GrantResult:
         refresh_token=token,
         organization_id=ctx.text("organization_id"),
     )
-    user = await ctx.session.get(User, issued.session.user_id)
-    if user is None:
-        raise InvalidGrant("The user of this session no longer exists.")
-    return await mint(ctx, user, issued)
+    assert issued.user is not None
+    return await mint(ctx, issued.user, issued)
