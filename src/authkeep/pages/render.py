@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from jinja2 import Environment as Jinja
 from jinja2 import FileSystemLoader, select_autoescape
@@ -20,16 +21,27 @@ TEMPLATES = Jinja(
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEFAULT_COLOR = "#4f46e5"
 SECURITY_HEADERS = {
-    # No scripts at all; styles are inline in the page; never framed (clickjacking).
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
 }
+
+
+def content_security_policy(form_target: str | None) -> str:
+    """No scripts at all, inline styles only, never framed. `form-action` also governs the
+    redirect that follows a submitted form (CSP 3), so the app's redirect URI must be allowed."""
+    targets = "'self'"
+    if form_target:
+        parts = urlsplit(form_target)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            targets += f" {parts.scheme}://{parts.netloc}"
+        elif parts.scheme:
+            targets += f" {parts.scheme}:"  # a native app's private-use scheme
+    return (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
+        f"form-action {targets}; frame-ancestors 'none'; base-uri 'none'"
+    )
 
 
 def hosted_cookie_name(environment_id: str) -> str:
@@ -42,8 +54,7 @@ def branding(environment: Environment | None) -> dict[str, str | None]:
     color = brand.get("color") if _COLOR.match(str(brand.get("color", ""))) else DEFAULT_COLOR
     logo = brand.get("logo_url")
     return {
-        "name": brand.get("name")
-        or ("authkeep" if environment is None else environment.name.title()),
+        "name": brand.get("name") or (environment.name if environment else "authkeep"),
         "color": color,
         "logo_url": logo if isinstance(logo, str) and logo.startswith("https://") else None,
     }
@@ -55,8 +66,10 @@ def render_page(
     environment: Environment | None,
     context: dict[str, Any] | None = None,
     status: int = 200,
+    form_target: str | None = None,
 ) -> HTMLResponse:
     html = TEMPLATES.get_template(template).render(
         brand=branding(environment), request=request, **(context or {})
     )
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    headers = {**SECURITY_HEADERS, "Content-Security-Policy": content_security_policy(form_target)}
+    return HTMLResponse(html, status_code=status, headers=headers)

@@ -63,7 +63,9 @@ def _page(
     cookie_value, is_new = csrf.browser_secret(request)
     purpose = context.get("request_id", "")
     context = {**context, "csrf_token": csrf.token_for(_csrf_key(state), cookie_value, purpose)}
-    response = render_page(request, template, environment, context, status)
+    response = render_page(
+        request, template, environment, context, status, form_target=context.get("redirect_uri")
+    )
     if is_new:
         csrf.set_cookie(request, response, cookie_value)
     return response
@@ -206,7 +208,11 @@ async def sign_in_page(request: Request) -> Response:
         request,
         "sign_in.html",
         environment,
-        {"request_id": auth_request.id, "email": auth_request.login_hint},
+        {
+            "request_id": auth_request.id,
+            "redirect_uri": auth_request.redirect_uri,
+            "email": auth_request.login_hint,
+        },
     )
 
 
@@ -221,7 +227,11 @@ async def sign_in_submit(request: Request) -> Response:
         if not csrf.is_valid(_csrf_key(state), request, auth_request.id, form.get("csrf_token")):
             return _csrf_failed(request, environment)
         email, password = form.get("email", "").strip(), form.get("password", "")
-        context = {"request_id": auth_request.id, "email": email}
+        context = {
+            "request_id": auth_request.id,
+            "redirect_uri": auth_request.redirect_uri,
+            "email": email,
+        }
         if not email or not password:
             return _page(
                 request,
@@ -274,13 +284,21 @@ async def sign_up_page(request: Request) -> Response:
     await session.close()
     if _is_invite_only(environment):
         return render_page(
-            request, "invite_only.html", environment, {"request_id": auth_request.id}, 403
+            request,
+            "invite_only.html",
+            environment,
+            {"request_id": auth_request.id, "redirect_uri": auth_request.redirect_uri},
+            403,
         )
     return _page(
         request,
         "sign_up.html",
         environment,
-        {"request_id": auth_request.id, "email": auth_request.login_hint},
+        {
+            "request_id": auth_request.id,
+            "redirect_uri": auth_request.redirect_uri,
+            "email": auth_request.login_hint,
+        },
     )
 
 
@@ -296,7 +314,11 @@ async def sign_up_submit(request: Request) -> Response:
             return _csrf_failed(request, environment)
         if _is_invite_only(environment):
             return render_page(
-                request, "invite_only.html", environment, {"request_id": auth_request.id}, 403
+                request,
+                "invite_only.html",
+                environment,
+                {"request_id": auth_request.id, "redirect_uri": auth_request.redirect_uri},
+                403,
             )
         fields = {
             "email": form.get("email", "").strip(),
@@ -306,6 +328,7 @@ async def sign_up_submit(request: Request) -> Response:
         }
         context = {
             "request_id": auth_request.id,
+            "redirect_uri": auth_request.redirect_uri,
             **{k: v for k, v in fields.items() if k != "password"},
         }
         try:
@@ -367,7 +390,11 @@ async def organization_page(request: Request) -> Response:
         request,
         "organizations.html",
         environment,
-        {"request_id": auth_request.id, "organizations": organizations},
+        {
+            "request_id": auth_request.id,
+            "redirect_uri": auth_request.redirect_uri,
+            "organizations": organizations,
+        },
     )
 
 
@@ -395,6 +422,7 @@ async def organization_submit(request: Request) -> Response:
                 environment,
                 {
                     "request_id": auth_request.id,
+                    "redirect_uri": auth_request.redirect_uri,
                     "organizations": organizations,
                     "error": "Choose one of your organizations.",
                 },

@@ -115,7 +115,8 @@ async def start(
         raise AuthorizeError(
             "Redirect URI not allowed",
             "The app asked to return to an address that is not registered for it, so sign-in "
-            "stops here. Register it with `authkeep redirect-uris add`.",
+            "stops here. If you develop this app, register the address with the command "
+            "authkeep redirect-uris add.",
         )
 
     def fail(error: str, message: str) -> RedirectError:
