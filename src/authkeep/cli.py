@@ -150,6 +150,21 @@ def sdk_variables(credentials: DevCredentials, base_url: str) -> dict[str, str]:
     }
 
 
+def _ensure_port_free(host: str, port: int) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # As the server will: connections of a previous run in TIME_WAIT do not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise CliError(
+                f"Port {port} on {host} is already in use (another authkeep dev, or another "
+                f"server?). Stop it, or start on another port: authkeep dev --port {port + 1}"
+            ) from None
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     _server_imports()
     import uvicorn
@@ -158,6 +173,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     target = resolve_target(args, require_existing=False)
     settings = target.settings.replace(host=args.host, port=args.port)
+    _ensure_port_free(settings.host, settings.port)
     credentials = ensure_dev_environment(Target(settings, target.data_dir))
     assert target.data_dir is not None
     credentials.base_url = settings.base_url

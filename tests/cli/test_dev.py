@@ -182,3 +182,18 @@ def test_commands_explain_missing_setup(tmp_path: Path) -> None:
     assert result.returncode == 2 and "run `authkeep dev` first" in result.stderr
     result = authkeep("redirect-uris", "list", cwd=tmp_path, check=False)
     assert result.returncode == 2 and "authkeep dev" in result.stderr
+
+
+def test_dev_on_a_busy_port_says_so(dev: DevServer, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    result = subprocess.run(
+        [*CLI, "dev", "--port", str(dev.port)],
+        cwd=other,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert f"Port {dev.port} on 127.0.0.1 is already in use" in result.stderr
+    assert f"authkeep dev --port {dev.port + 1}" in result.stderr
