@@ -31,7 +31,7 @@ from authkeep.crypto.keys import SecretBox
 from authkeep.errors import AuthkeepError, MethodNotAllowed, RouteNotFound
 from authkeep.pages import routes as pages
 from authkeep.services.tokens import TokenIssuer
-from authkeep.store.db import create_engine, session_factory
+from authkeep.store.db import create_engines, session_factory
 
 log = logging.getLogger("authkeep")
 
@@ -65,12 +65,12 @@ async def _unexpected_error(request: Request, error: Exception) -> Response:
 
 
 def create_app(settings: Settings) -> Starlette:
-    engine = create_engine(settings.database_url)
+    engine, read_engine = create_engines(settings.database_url)
     state = AppState(
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
-        read_sessions=session_factory(engine.execution_options(isolation_level="AUTOCOMMIT")),
+        read_sessions=session_factory(read_engine),
         box=SecretBox(settings.secret_key),
         issuer=TokenIssuer(SecretBox(settings.secret_key), settings.base_url),
     )
@@ -79,6 +79,7 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await engine.dispose()
+        await read_engine.dispose()
 
     app = Starlette(
         routes=[

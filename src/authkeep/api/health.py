@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -9,7 +10,6 @@ from starlette.routing import Route
 from authkeep.api.state import app_state
 from authkeep.api.wire import json_response
 from authkeep.errors import ServiceUnavailable
-from authkeep.store.db import ping
 
 
 async def healthz(request: Request) -> Response:
@@ -18,7 +18,8 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     try:
-        await ping(app_state(request).engine)
+        async with app_state(request).read_sessions() as session:
+            await session.execute(text("SELECT 1"))
     except Exception as error:
         raise ServiceUnavailable(
             f"The database is not reachable: {type(error).__name__}."

@@ -48,7 +48,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
@@ -66,6 +66,35 @@ def create_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
         pool_pre_ping=False,
         pool_recycle=1800,
     )
+
+
+def create_engines(database_url: str) -> tuple[AsyncEngine, AsyncEngine]:
+    """The engine for writes and the one for reads (autocommit: no BEGIN/COMMIT round trips).
+
+    SQLite has one writer at a time: each process keeps a single write connection, so its
+    writers queue in order in the pool instead of racing in SQLite's busy handler, where an
+    unlucky one can starve; readers share a pool of their own (WAL lets them run alongside).
+    """
+    url, _ = async_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        writer = _sqlite_engine(database_url, pool_size=1, max_overflow=0)
+        reader = _sqlite_engine(database_url, pool_size=8, max_overflow=8)
+        return writer, reader.execution_options(isolation_level="AUTOCOMMIT")
+    engine = create_engine(database_url)
+    return engine, engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _sqlite_engine(database_url: str, pool_size: int, max_overflow: int) -> AsyncEngine:
+    url, connect_args = async_url(database_url)
+    engine = create_async_engine(
+        url,
+        connect_args=connect_args,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=60,
+    )
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -101,11 +130,6 @@ def migrate_sync(database_url: str) -> None:
             await engine.dispose()
 
     asyncio.run(run())
-
-
-async def ping(engine: AsyncEngine) -> None:
-    async with engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
 
 
 def pending_migrations(database_url: str) -> list[str]:
