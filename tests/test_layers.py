@@ -27,6 +27,7 @@ class Block(importlib.abc.MetaPathFinder):
             raise ImportError(f"{name} is a server-only dependency")
 sys.meta_path.insert(0, Block())
 import authkeep, authkeep.crypto.keys, authkeep.crypto.secrets, authkeep.devdata, authkeep.cli
+import authkeep.integrations.sealing, authkeep.integrations.verifier
 from authkeep.crypto.keys import generate_signing_key
 assert generate_signing_key("probe").kid
 code = authkeep.cli.main(["migrate"])
