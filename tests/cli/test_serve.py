@@ -98,3 +98,81 @@ def test_migrate_then_serve_on_postgresql_with_two_workers(tmp_path: Path) -> No
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=20)
         support.drop_postgres_schema(schema)
+
+
+def test_sqlite_with_two_workers_takes_concurrent_writes_without_errors(tmp_path: Path) -> None:
+    """SQLite has one writer: concurrent writes from two worker processes queue, never 500."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.signin.hosted import CALLBACK, PASSWORD, sign_in
+
+    port = support.free_port()
+    env = {
+        "AUTHKEEP_DATABASE_URL": f"sqlite:///{tmp_path / 'concurrent.db'}",
+        "AUTHKEEP_SECRET_KEY": support.SECRET,
+        "AUTHKEEP_LOG_LEVEL": "warning",
+    }
+    authkeep("migrate", cwd=tmp_path, env=env)
+    made = authkeep(
+        "environments", "create", "dev", "--kind", "development", cwd=tmp_path, env=env
+    ).stdout
+    api_key = next(line.split()[-1] for line in made.splitlines() if "api_key" in line)
+    client_id = next(line.split()[-1] for line in made.splitlines() if "client_id" in line)
+    authkeep("redirect-uris", "add", CALLBACK, "--env", "dev", cwd=tmp_path, env=env)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("AUTHKEEP_")} | env
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--workers", "2"],
+        cwd=tmp_path,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and process.poll() is None, "serve did not start"
+            time.sleep(0.1)
+        headers = {"Authorization": f"Bearer {api_key}"}
+        httpx.post(
+            f"{base}/user_management/users",
+            json={"email": "w@example.com", "password": PASSWORD},
+            headers=headers,
+        )
+        authorize = str(
+            httpx.URL(
+                f"{base}/user_management/authorize",
+                params={
+                    "client_id": client_id,
+                    "redirect_uri": CALLBACK,
+                    "response_type": "code",
+                    "provider": "authkit",
+                },
+            )
+        )
+        with httpx.Client(base_url=base) as browser:
+            assert sign_in(browser, authorize, "w@example.com").code
+            cookies = dict(browser.cookies)
+
+        def write(i: int) -> int:
+            with httpx.Client(base_url=base, cookies=cookies, timeout=60) as client:
+                if i % 3:
+                    return client.get(authorize).status_code  # a new code: several rows written
+                return client.post(
+                    "/user_management/users", json={"email": f"c{i}@example.com"}, headers=headers
+                ).status_code
+
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            statuses = list(pool.map(write, range(150)))
+        assert sorted(set(statuses)) == [201, 302], statuses
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        output, _ = process.communicate(timeout=20)
+    assert "database is locked" not in output and "Traceback" not in output, output[-2000:]
