@@ -15,12 +15,10 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.x509.oid import NameOID
 
 KEY_SIZE = 2048
 
@@ -55,6 +53,9 @@ def thumbprint(jwk: dict[str, str]) -> str:
 
 
 def generate_signing_key(common_name: str, valid_days: int = 3650) -> GeneratedKey:
+    from cryptography import x509  # certificates are made rarely: keep x509 out of workers
+    from cryptography.x509.oid import NameOID
+
     private_key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_SIZE)
     jwk = public_jwk(private_key.public_key())
     kid = thumbprint(jwk)
@@ -94,6 +95,8 @@ def jwks_member(jwk: dict[str, str], kid: str, certificate_der: bytes) -> dict[s
 
 
 def jwks_member_from_certificate(kid: str, certificate_der: bytes) -> dict[str, Any]:
+    from cryptography import x509
+
     certificate = x509.load_der_x509_certificate(certificate_der)
     public_key = certificate.public_key()
     assert isinstance(public_key, rsa.RSAPublicKey)

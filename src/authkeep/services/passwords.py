@@ -3,6 +3,8 @@ the event loop."""
 
 from __future__ import annotations
 
+import functools
+
 import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -70,13 +72,16 @@ def check_imported_hash(password_hash: str, password_hash_type: str) -> str:
     return password_hash
 
 
-# Verifying against this when the e-mail is unknown makes both answers take the same time.
-_DUMMY_HASH = HASHER.hash("authkeep-dummy-password-for-timing")
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the e-mail is unknown makes both answers take the same time."""
+    return HASHER.hash("authkeep-dummy-password-for-timing")
 
 
 def _verify(password_hash: str | None, password: str) -> bool:
     try:
-        return HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        matches = HASHER.verify(password_hash or _dummy_hash(), password)
+        return matches and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
@@ -91,3 +96,22 @@ def needs_rehash(password_hash: str) -> bool:
         return HASHER.check_needs_rehash(password_hash)
     except InvalidHashError:
         return False
+
+
+def return_freed_hash_memory() -> None:
+    """Each argon2id hash takes a 19 MiB block. glibc raises its mmap threshold after the first
+    such block is freed and then keeps later ones in every thread's arena, so a worker that has
+    hashed in a few threads holds ~20 MiB per thread for good. A fixed threshold makes large
+    blocks mmapped and returned to the system when freed. No-op off glibc."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        m_mmap_threshold = -3
+        libc.mallopt(m_mmap_threshold, 1024 * 1024)
+    except (OSError, AttributeError):
+        return

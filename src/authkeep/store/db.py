@@ -8,11 +8,10 @@ deployments, or test runs, share one database.
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import (
@@ -22,6 +21,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported only where migrations run: a serving worker never needs its ~11 MB.
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -102,6 +105,8 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def _alembic_config(connection: Connection) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -109,6 +114,8 @@ def _alembic_config(connection: Connection) -> Config:
 
 
 def _upgrade(connection: Connection) -> None:
+    from alembic import command
+
     command.upgrade(_alembic_config(connection), "head")
 
 
@@ -132,25 +139,41 @@ def migrate_sync(database_url: str) -> None:
     asyncio.run(run())
 
 
+def _revisions() -> dict[str, str | None]:
+    """revision -> down_revision, read from the migration files without importing Alembic."""
+    found: dict[str, str | None] = {}
+    pattern = re.compile(
+        r"^(revision|down_revision)\b[^=]*=\s*(?:'([^']*)'|\"([^\"]*)\"|None)", re.M
+    )
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        values = {m.group(1): m.group(2) or m.group(3) for m in pattern.finditer(path.read_text())}
+        if values.get("revision"):
+            found[values["revision"]] = values.get("down_revision")
+    return found
+
+
 def pending_migrations(database_url: str) -> list[str]:
-    """Revisions the database lacks; `authkeep serve` refuses to start while there are any."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
+    """Revisions the database lacks; `authkeep serve` refuses to start while there are any.
 
-    def compare(connection: Connection) -> list[str]:
-        current = MigrationContext.configure(connection).get_current_heads()
-        script = ScriptDirectory.from_config(_alembic_config(connection))
-        applied: set[str] = set()
-        for head in current:
-            applied |= {r.revision for r in script.iterate_revisions(head, "base")}
-        return [r.revision for r in script.walk_revisions() if r.revision not in applied]
+    Reads `alembic_version` directly, so a serving process never loads Alembic.
+    """
 
-    async def run() -> list[str]:
+    async def current() -> set[str]:
         engine = create_engine(database_url, pool_size=1)
         try:
             async with engine.connect() as connection:
-                return await connection.run_sync(compare)
+                rows = await connection.execute(text("SELECT version_num FROM alembic_version"))
+                return {row[0] for row in rows}
+        except Exception:
+            return set()
         finally:
             await engine.dispose()
 
-    return asyncio.run(run())
+    revisions = _revisions()
+    applied: set[str] = set()
+    for head in asyncio.run(current()):
+        revision: str | None = head
+        while revision is not None and revision not in applied:
+            applied.add(revision)
+            revision = revisions.get(revision)
+    return sorted(r for r in revisions if r not in applied)
