@@ -14,6 +14,29 @@ from tests import support
 from tests.cli.test_dev import CLI, authkeep
 
 
+def start_serve(cwd: Path, env: dict[str, str], port: int) -> subprocess.Popen[str]:
+    """`authkeep serve --workers 2` in its own process group, once it answers /readyz."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("AUTHKEEP_")} | env
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--workers", "2"],
+        cwd=cwd,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline and process.poll() is None, "serve did not start"
+        time.sleep(0.1)
+
+
 def test_serve_refuses_unsafe_settings(tmp_path: Path) -> None:
     result = authkeep("serve", cwd=tmp_path, check=False)
     assert result.returncode == 2
@@ -55,26 +78,8 @@ def test_migrate_then_serve_on_postgresql_with_two_workers(tmp_path: Path) -> No
         made = authkeep("environments", "create", "production", cwd=tmp_path, env=env).stdout
         api_key = next(line.split()[-1] for line in made.splitlines() if "api_key" in line)
         client_id = next(line.split()[-1] for line in made.splitlines() if "client_id" in line)
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("AUTHKEEP_")} | env
-        process = subprocess.Popen(
-            [*CLI, "serve", "--port", str(port), "--workers", "2"],
-            cwd=tmp_path,
-            env=environ,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
+        process = start_serve(tmp_path, env, port)
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and process.poll() is None, "serve did not start"
-            time.sleep(0.1)
         headers = {"Authorization": f"Bearer {api_key}"}
         # Writes through one worker are visible through any other: the nodes keep no state.
         ids = {
@@ -119,27 +124,9 @@ def test_sqlite_with_two_workers_takes_concurrent_writes_without_errors(tmp_path
     api_key = next(line.split()[-1] for line in made.splitlines() if "api_key" in line)
     client_id = next(line.split()[-1] for line in made.splitlines() if "client_id" in line)
     authkeep("redirect-uris", "add", CALLBACK, "--env", "dev", cwd=tmp_path, env=env)
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("AUTHKEEP_")} | env
-    process = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port), "--workers", "2"],
-        cwd=tmp_path,
-        env=environ,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    process = start_serve(tmp_path, env, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and process.poll() is None, "serve did not start"
-            time.sleep(0.1)
         headers = {"Authorization": f"Bearer {api_key}"}
         httpx.post(
             f"{base}/user_management/users",

@@ -30,7 +30,7 @@ from authkeep.services.signin import (
     create_hosted_session,
     find_hosted_session,
 )
-from authkeep.store.models import AuthorizationRequest, Environment, HostedSession, utcnow
+from authkeep.store.models import AuthorizationRequest, Environment, HostedSession, User, utcnow
 
 HOSTED_COOKIE_SECONDS = 7 * 24 * 3600
 SIGN_UP_REFUSED = (
@@ -45,6 +45,11 @@ def _client_ip(request: Request) -> str | None:
 async def _form(request: Request) -> dict[str, str]:
     raw = await read_body(request)
     return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+def _context(auth_request: AuthorizationRequest, **extra: Any) -> dict[str, Any]:
+    """What every form page needs: its request, and where the form may send the browser."""
+    return {"request_id": auth_request.id, "redirect_uri": auth_request.redirect_uri, **extra}
 
 
 def _csrf_key(state: AppState) -> bytes:
@@ -208,11 +213,7 @@ async def sign_in_page(request: Request) -> Response:
         request,
         "sign_in.html",
         environment,
-        {
-            "request_id": auth_request.id,
-            "redirect_uri": auth_request.redirect_uri,
-            "email": auth_request.login_hint,
-        },
+        _context(auth_request, email=auth_request.login_hint),
     )
 
 
@@ -227,11 +228,7 @@ async def sign_in_submit(request: Request) -> Response:
         if not csrf.is_valid(_csrf_key(state), request, auth_request.id, form.get("csrf_token")):
             return _csrf_failed(request, environment)
         email, password = form.get("email", "").strip(), form.get("password", "")
-        context = {
-            "request_id": auth_request.id,
-            "redirect_uri": auth_request.redirect_uri,
-            "email": email,
-        }
+        context = _context(auth_request, email=email)
         if not email or not password:
             return _page(
                 request,
@@ -262,12 +259,23 @@ async def sign_in_submit(request: Request) -> Response:
             )
             response.headers["Retry-After"] = str(limited.retry_after)
             return response
-        user.last_sign_in_at = utcnow()
-        hosted, token = await create_hosted_session(
-            session, environment.id, user.id, "password", utcnow()
-        )
-        response = await _complete(request, session, environment, auth_request, hosted)
-        await session.commit()
+        return await _signed_in(request, session, environment, auth_request, user)
+
+
+async def _signed_in(
+    request: Request,
+    session: Any,
+    environment: Environment,
+    auth_request: AuthorizationRequest,
+    user: User,
+) -> Response:
+    """A password was just proven: start the hosted session, then finish the authorize."""
+    user.last_sign_in_at = utcnow()
+    hosted, token = await create_hosted_session(
+        session, environment.id, user.id, "password", utcnow()
+    )
+    response = await _complete(request, session, environment, auth_request, hosted)
+    await session.commit()
     _set_hosted_cookie(request, response, environment.id, token)
     return response
 
@@ -287,18 +295,14 @@ async def sign_up_page(request: Request) -> Response:
             request,
             "invite_only.html",
             environment,
-            {"request_id": auth_request.id, "redirect_uri": auth_request.redirect_uri},
+            _context(auth_request),
             403,
         )
     return _page(
         request,
         "sign_up.html",
         environment,
-        {
-            "request_id": auth_request.id,
-            "redirect_uri": auth_request.redirect_uri,
-            "email": auth_request.login_hint,
-        },
+        _context(auth_request, email=auth_request.login_hint),
     )
 
 
@@ -317,7 +321,7 @@ async def sign_up_submit(request: Request) -> Response:
                 request,
                 "invite_only.html",
                 environment,
-                {"request_id": auth_request.id, "redirect_uri": auth_request.redirect_uri},
+                _context(auth_request),
                 403,
             )
         fields = {
@@ -326,11 +330,7 @@ async def sign_up_submit(request: Request) -> Response:
             "first_name": form.get("first_name", "").strip() or None,
             "last_name": form.get("last_name", "").strip() or None,
         }
-        context = {
-            "request_id": auth_request.id,
-            "redirect_uri": auth_request.redirect_uri,
-            **{k: v for k, v in fields.items() if k != "password"},
-        }
+        context = _context(auth_request, **{k: v for k, v in fields.items() if k != "password"})
         try:
             user = await users.create_user(session, environment.id, fields)
         except BadRequest as error:
@@ -355,14 +355,7 @@ async def sign_up_submit(request: Request) -> Response:
                 {**context, "error": "Enter a valid e-mail address."},
                 400,
             )
-        user.last_sign_in_at = utcnow()
-        hosted, token = await create_hosted_session(
-            session, environment.id, user.id, "password", utcnow()
-        )
-        response = await _complete(request, session, environment, auth_request, hosted)
-        await session.commit()
-    _set_hosted_cookie(request, response, environment.id, token)
-    return response
+        return await _signed_in(request, session, environment, auth_request, user)
 
 
 async def _signed_in_for(
@@ -390,11 +383,7 @@ async def organization_page(request: Request) -> Response:
         request,
         "organizations.html",
         environment,
-        {
-            "request_id": auth_request.id,
-            "redirect_uri": auth_request.redirect_uri,
-            "organizations": organizations,
-        },
+        _context(auth_request, organizations=organizations),
     )
 
 
@@ -420,12 +409,11 @@ async def organization_submit(request: Request) -> Response:
                 request,
                 "organizations.html",
                 environment,
-                {
-                    "request_id": auth_request.id,
-                    "redirect_uri": auth_request.redirect_uri,
-                    "organizations": organizations,
-                    "error": "Choose one of your organizations.",
-                },
+                _context(
+                    auth_request,
+                    organizations=organizations,
+                    error="Choose one of your organizations.",
+                ),
                 400,
             )
         auth_request.organization_id = organization_id
