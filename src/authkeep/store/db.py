@@ -89,13 +89,17 @@ def create_engines(database_url: str) -> tuple[AsyncEngine, AsyncEngine]:
 
 def _sqlite_engine(database_url: str, pool_size: int, max_overflow: int) -> AsyncEngine:
     url, connect_args = async_url(database_url)
-    engine = create_async_engine(
-        url,
-        connect_args=connect_args,
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        pool_timeout=60,
-    )
+    if url.database in (None, "", ":memory:"):
+        # An in-memory database lives in one connection: SQLAlchemy pins it (StaticPool).
+        engine = create_async_engine(url, connect_args=connect_args)
+    else:
+        engine = create_async_engine(
+            url,
+            connect_args=connect_args,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=60,
+        )
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
 
