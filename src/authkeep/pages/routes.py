@@ -203,6 +203,23 @@ async def _load(
     return session, environment, auth_request
 
 
+async def _posted(
+    request: Request,
+) -> tuple[dict[str, str], Any, Environment, AuthorizationRequest] | Response:
+    """A submitted form: its fields, an open session and its request, once the CSRF token
+    checks out; otherwise the page to answer with."""
+    form = await _form(request)
+    loaded = await _load(request, form.get("request", ""))
+    if isinstance(loaded, Response):
+        return loaded
+    session, environment, auth_request = loaded
+    key = _csrf_key(app_state(request))
+    if not csrf.is_valid(key, request, auth_request.id, form.get("csrf_token")):
+        await session.close()
+        return _csrf_failed(request, environment)
+    return form, session, environment, auth_request
+
+
 async def sign_in_page(request: Request) -> Response:
     loaded = await _load(request, request.query_params.get("request", ""))
     if isinstance(loaded, Response):
@@ -218,15 +235,11 @@ async def sign_in_page(request: Request) -> Response:
 
 
 async def sign_in_submit(request: Request) -> Response:
-    form = await _form(request)
-    loaded = await _load(request, form.get("request", ""))
-    if isinstance(loaded, Response):
-        return loaded
-    session, environment, auth_request = loaded
-    state = app_state(request)
+    posted = await _posted(request)
+    if isinstance(posted, Response):
+        return posted
+    form, session, environment, auth_request = posted
     async with session:
-        if not csrf.is_valid(_csrf_key(state), request, auth_request.id, form.get("csrf_token")):
-            return _csrf_failed(request, environment)
         email, password = form.get("email", "").strip(), form.get("password", "")
         context = _context(auth_request, email=email)
         if not email or not password:
@@ -239,7 +252,12 @@ async def sign_in_submit(request: Request) -> Response:
             )
         try:
             user = await check_password(
-                session, state.password_limits, environment, email, password, _client_ip(request)
+                session,
+                app_state(request).password_limits,
+                environment,
+                email,
+                password,
+                _client_ip(request),
             )
         except InvalidCredentials:
             return _page(
@@ -307,15 +325,11 @@ async def sign_up_page(request: Request) -> Response:
 
 
 async def sign_up_submit(request: Request) -> Response:
-    form = await _form(request)
-    loaded = await _load(request, form.get("request", ""))
-    if isinstance(loaded, Response):
-        return loaded
-    session, environment, auth_request = loaded
-    state = app_state(request)
+    posted = await _posted(request)
+    if isinstance(posted, Response):
+        return posted
+    form, session, environment, auth_request = posted
     async with session:
-        if not csrf.is_valid(_csrf_key(state), request, auth_request.id, form.get("csrf_token")):
-            return _csrf_failed(request, environment)
         if _is_invite_only(environment):
             return render_page(
                 request,
@@ -388,15 +402,11 @@ async def organization_page(request: Request) -> Response:
 
 
 async def organization_submit(request: Request) -> Response:
-    form = await _form(request)
-    loaded = await _load(request, form.get("request", ""))
-    if isinstance(loaded, Response):
-        return loaded
-    session, environment, auth_request = loaded
-    state = app_state(request)
+    posted = await _posted(request)
+    if isinstance(posted, Response):
+        return posted
+    form, session, environment, auth_request = posted
     async with session:
-        if not csrf.is_valid(_csrf_key(state), request, auth_request.id, form.get("csrf_token")):
-            return _csrf_failed(request, environment)
         hosted = await _signed_in_for(request, session, environment, auth_request)
         if hosted is None:
             return RedirectResponse(f"/authkit/sign-in?request={auth_request.id}", status_code=302)
