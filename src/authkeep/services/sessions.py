@@ -84,8 +84,7 @@ async def create_session(
     return IssuedSession(row, await _new_refresh_token(session, row))
 
 
-async def _new_refresh_token(session: AsyncSession, user_session: Session) -> str:
-    secret = random_token(32)
+def _add_refresh_token(session: AsyncSession, user_session: Session, secret: str) -> None:
     session.add(
         RefreshToken(
             id=new_id("refresh_token"),
@@ -95,6 +94,11 @@ async def _new_refresh_token(session: AsyncSession, user_session: Session) -> st
             status="active",
         )
     )
+
+
+async def _new_refresh_token(session: AsyncSession, user_session: Session) -> str:
+    secret = random_token(32)
+    _add_refresh_token(session, user_session, secret)
     await session.flush()
     return secret
 
@@ -190,15 +194,7 @@ async def refresh(
             )
         )
         if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            session.add(
-                RefreshToken(
-                    id=new_id("refresh_token"),
-                    environment_id=environment.id,
-                    session_id=user_session.id,
-                    token_hash=hash_secret(successor),
-                    status="active",
-                )
-            )
+            _add_refresh_token(session, user_session, successor)
             if switching:
                 user_session.organization_id = organization_id
             if now - user_session.last_active_at >= ACTIVITY_RESOLUTION:
