@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args()
-    # The same keyword arguments as authkeep.cli.cmd_serve, minus the factory.
+    # The same keyword arguments as authkeep.cli.serve.cmd_serve, minus the factory.
     uvicorn.run(
         "bare_app:app",
         app_dir=str(Path(__file__).resolve().parent),

@@ -1,0 +1,5 @@
+import sys
+
+from authkeep.cli import main
+
+sys.exit(main())

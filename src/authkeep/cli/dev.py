@@ -1,0 +1,152 @@
+"""`authkeep dev` and `authkeep env`: the one-command local server and its SDK variables."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from authkeep.cli.common import (
+    CliError,
+    Target,
+    resolve_target,
+    run_db,
+    server_imports,
+)
+from authkeep.config import DEFAULT_DEV_PORT
+from authkeep.devdata import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_REDIRECT_URI,
+    DEV_ENVIRONMENT,
+    DataDir,
+    DevCredentials,
+)
+
+
+def ensure_dev_environment(target: Target) -> DevCredentials:
+    """Create the dev environment on first start; later starts reuse it."""
+    from authkeep.services import environments
+    from authkeep.store.db import migrate_sync
+
+    assert target.data_dir is not None
+    migrate_sync(target.settings.database_url)
+    credentials = target.data_dir.credentials()
+    if credentials is not None:
+        return credentials
+
+    async def create(session: Any, box: Any) -> DevCredentials:
+        made = await environments.create_environment(
+            session,
+            box,
+            DEV_ENVIRONMENT,
+            "development",
+            access_token_ttl=target.settings.access_token_ttl,
+            redirect_uris=(DEFAULT_REDIRECT_URI,),
+        )
+        return DevCredentials(
+            environment_id=made.environment.id,
+            client_id=made.client.id,
+            api_key=made.api_key,
+            cookie_password=__import__("secrets").token_urlsafe(32),
+        )
+
+    credentials = run_db(target.settings, create)
+    target.data_dir.save_credentials(credentials)
+    return credentials
+
+
+def sdk_variables(credentials: DevCredentials, base_url: str) -> dict[str, str]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    https = parts.scheme == "https"
+    return {
+        "WORKOS_API_HOSTNAME": parts.hostname or "127.0.0.1",
+        "WORKOS_API_PORT": str(parts.port or (443 if https else 80)),
+        "WORKOS_API_HTTPS": "true" if https else "false",
+        "WORKOS_BASE_URL": base_url,
+        "WORKOS_CLIENT_ID": credentials.client_id,
+        "WORKOS_API_KEY": credentials.api_key,
+        "WORKOS_COOKIE_PASSWORD": credentials.cookie_password,
+        "NEXT_PUBLIC_WORKOS_REDIRECT_URI": DEFAULT_REDIRECT_URI,
+    }
+
+
+def _ensure_port_free(host: str, port: int) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # As the server will: connections of a previous run in TIME_WAIT do not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise CliError(
+                f"Port {port} on {host} is already in use (another authkeep dev, or another "
+                f"server?). Stop it, or start on another port: authkeep dev --port {port + 1}"
+            ) from None
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    server_imports()
+    import uvicorn
+
+    from authkeep.app import create_app
+
+    target = resolve_target(args, require_existing=False)
+    settings = target.settings.replace(host=args.host, port=args.port)
+    _ensure_port_free(settings.host, settings.port)
+    credentials = ensure_dev_environment(Target(settings, target.data_dir))
+    assert target.data_dir is not None
+    credentials.base_url = settings.base_url
+    target.data_dir.save_credentials(credentials)
+    lines = [f"{k}={v}" for k, v in sdk_variables(credentials, settings.base_url).items()]
+    print(
+        f"authkeep dev: {settings.base_url}  (data in {target.data_dir.path})\n"
+        "Point the WorkOS SDKs here with:\n\n  " + "\n  ".join(lines) + "\n",
+        flush=True,
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+    return 0
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    data_dir = DataDir(args.data_dir or DEFAULT_DATA_DIR)
+    credentials = data_dir.credentials()
+    if credentials is None:
+        raise CliError(f"No dev environment in {data_dir.path} yet: run `authkeep dev` first.")
+    base_url = credentials.base_url or f"http://127.0.0.1:{DEFAULT_DEV_PORT}"
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "base_url": base_url,
+                    "client_id": credentials.client_id,
+                    "api_key": credentials.api_key,
+                    "environment_id": credentials.environment_id,
+                }
+            )
+        )
+    else:
+        for name, value in sdk_variables(credentials, base_url).items():
+            print(f"{name}={value}")
+    return 0
+
+
+def register(commands: Any) -> None:
+    dev = commands.add_parser("dev", help="run a development server on SQLite")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=DEFAULT_DEV_PORT)
+    dev.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    dev.set_defaults(handler=cmd_dev)
+
+    env = commands.add_parser("env", help="print the dev environment's SDK variables")
+    env.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    env.add_argument("--json", action="store_true", help="one JSON object")
+    env.set_defaults(handler=cmd_env)

@@ -1,0 +1,87 @@
+"""`authkeep migrate` and `authkeep serve`: the production server."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from authkeep.cli.common import CliError, server_imports
+from authkeep.config import Settings, load_settings, production_problems
+
+# production -----------------------------------------------------------------------------------
+
+
+def _production_settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(
+        database_url=args.database_url,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        workers=getattr(args, "workers", None),
+    )
+    problems = production_problems(settings)
+    if problems:
+        raise CliError("authkeep cannot start:\n  - " + "\n  - ".join(problems))
+    return settings
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    server_imports()
+    from authkeep.store.db import migrate_sync
+
+    settings = load_settings(database_url=args.database_url)
+    if not settings.database_url:
+        raise CliError("Set AUTHKEEP_DATABASE_URL (or --database-url) to the database to migrate.")
+    migrate_sync(settings.database_url)
+    print("Database schema is up to date.")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    server_imports()
+    import uvicorn
+
+    from authkeep.config import env_var_name, setting_fields
+    from authkeep.store.db import pending_migrations
+
+    settings = _production_settings(args)
+    pending = pending_migrations(settings.database_url)
+    if pending:
+        raise CliError(
+            f"The database lacks {len(pending)} migration(s): run `authkeep migrate` first."
+        )
+    # Workers are separate processes that read their settings from the environment.
+    for field in setting_fields():
+        os.environ[env_var_name(field.name)] = str(getattr(settings, field.name))
+    if not settings.public_url:
+        print(
+            "warning: AUTHKEEP_PUBLIC_URL is not set; tokens will name "
+            f"{settings.base_url} as their issuer. Set it to the URL clients use.",
+            file=sys.stderr,
+        )
+    print(f"authkeep serving on {settings.host}:{settings.port} with {settings.workers} worker(s)")
+    uvicorn.run(
+        "authkeep.app:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        access_log=False,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def register(commands: Any) -> None:
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("--database-url")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    serve = commands.add_parser("serve", help="run the production server")
+    serve.add_argument("--database-url")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.set_defaults(handler=cmd_serve)
