@@ -112,6 +112,7 @@ class LiveServer:
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.settings = settings
+        self.state: Any = None
         self.port = settings.port
         self.base_url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
@@ -144,10 +145,11 @@ def start_live_server(database_url: str, wrap: Any = None, **settings: Any) -> L
         log_level="warning",
         **settings,
     )
-    app: ASGIApp = create_app(config)
-    if wrap is not None:
-        app = wrap(app)
-    return LiveServer(app, config).start()
+    authkeep_app = create_app(config)
+    app: ASGIApp = authkeep_app if wrap is None else wrap(authkeep_app)
+    server = LiveServer(app, config)
+    server.state = authkeep_app.state.authkeep  # its caches, for tests that must empty them
+    return server.start()
 
 
 def set_access_token_ttl(database_url: str, environment_id: str, seconds: int) -> None:

@@ -12,11 +12,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from authkeep.crypto.keys import SecretBox
 from authkeep.crypto.secrets import hash_secret, new_id, random_token
 from authkeep.errors import InvalidGrant, NotFound, OAuthError
+from authkeep.store import rotation
 from authkeep.store.models import (
     Environment,
     OrganizationMembership,
@@ -47,6 +48,8 @@ class IssuedSession:
     session: Session
     refresh_token: str
     user: User | None = None  # loaded with the session on refresh
+    # (role slug, priority, permission slug) of the session's membership, when already read
+    roles: list[tuple[str, int, str | None]] | None = None
 
 
 async def create_session(
@@ -190,7 +193,7 @@ async def refresh(
             .values(
                 status="rotated",
                 rotated_at=now,
-                successor_encrypted=box.encrypt(successor.encode(), token.id),
+                successor_encrypted=box.encrypt(successor.encode(), token.token_hash),
             )
         )
         if claimed.rowcount == 1:  # type: ignore[attr-defined]
@@ -213,12 +216,54 @@ async def refresh(
         and token.successor_encrypted is not None
         and now - token.rotated_at <= dt.timedelta(seconds=grace)
     ):
-        successor = box.decrypt(token.successor_encrypted, token.id).decode()
+        successor = box.decrypt(token.successor_encrypted, token.token_hash).decode()
         return IssuedSession(user_session, successor, user)
     # A rotated token used again after the grace window: assume it leaked, end the session.
     await _end(session, user_session, "revoked")
     await session.commit()
     raise InvalidGrant("The refresh token was already used; the session has been revoked.")
+
+
+async def refresh_in_one_step(
+    engine: AsyncEngine,
+    box: SecretBox,
+    environment: Environment,
+    *,
+    client_id: str,
+    refresh_token: str,
+    organization_id: str | None,
+    client_secret: str | None,
+) -> IssuedSession | None:
+    """The common refresh (active token, live session, same organization) in one database step;
+    None when this token needs `refresh` to decide, which then runs with nothing changed."""
+    now = utcnow()
+    token_hash = hash_secret(refresh_token)
+    successor = random_token(32)
+    idle = _setting(environment, "session_idle_seconds", DEFAULT_IDLE_SECONDS)
+    rotated = await rotation.rotate(
+        engine,
+        rotation.Rotation(
+            token_hash=token_hash,
+            environment_id=environment.id,
+            client_id=client_id,
+            now=now,
+            idle_cutoff=now - dt.timedelta(seconds=idle),
+            activity_cutoff=now - ACTIVITY_RESOLUTION,
+            organization_id=organization_id,
+            api_key_hash=hash_secret(client_secret) if client_secret else None,
+            successor_id=new_id("refresh_token"),
+            successor_hash=hash_secret(successor),
+            successor_encrypted=box.encrypt(successor.encode(), token_hash),
+        ),
+    )
+    if rotated is None:
+        return None
+    user_fields = dict(rotated.user)
+    user_fields["metadata_"] = user_fields.pop("metadata")
+    # Detached rows for the response and the token: nothing here is written back.
+    user = User(environment_id=environment.id, **user_fields)
+    user_session = Session(environment_id=environment.id, status="active", **rotated.session)
+    return IssuedSession(user_session, successor, user, rotated.roles)
 
 
 async def get_session(session: AsyncSession, environment_id: str, session_id: str) -> Session:

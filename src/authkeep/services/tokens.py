@@ -34,7 +34,7 @@ KEY_CACHE_SECONDS = 10.0
 
 
 @dataclass
-class _CachedKey:
+class CachedKey:
     expires: float
     kid: str
     private_key: RSAPrivateKey
@@ -46,12 +46,12 @@ class TokenIssuer:
     def __init__(self, box: SecretBox, base_url: str) -> None:
         self.box = box
         self.base_url = base_url.rstrip("/")
-        self._keys: dict[str, _CachedKey] = {}
+        self._keys: dict[str, CachedKey] = {}
 
     def issuer(self, environment: Environment, client_id: str) -> str:
         return environment.issuer or f"{self.base_url}/user_management/{client_id}"
 
-    async def _signing_key(self, session: AsyncSession, environment_id: str) -> _CachedKey:
+    async def _signing_key(self, session: AsyncSession, environment_id: str) -> CachedKey:
         cached = self._keys.get(environment_id)
         if cached is not None and cached.expires > time.monotonic():
             return cached
@@ -64,9 +64,14 @@ class TokenIssuer:
             assert isinstance(private_key, RSAPrivateKey)
         else:
             private_key = cached.private_key
-        cached = _CachedKey(time.monotonic() + KEY_CACHE_SECONDS, row.kid, private_key)
+        cached = CachedKey(time.monotonic() + KEY_CACHE_SECONDS, row.kid, private_key)
         self._keys[environment_id] = cached
         return cached
+
+    def cached_key(self, environment_id: str) -> CachedKey | None:
+        """The signing key if this worker holds it fresh: minting then needs no database."""
+        cached = self._keys.get(environment_id)
+        return cached if cached is not None and cached.expires > time.monotonic() else None
 
     async def mint(
         self,
@@ -76,6 +81,15 @@ class TokenIssuer:
         claims_extra: dict[str, Any],
     ) -> str:
         key = await self._signing_key(session, environment.id)
+        return self.mint_with(key, environment, user_session, claims_extra)
+
+    def mint_with(
+        self,
+        key: CachedKey,
+        environment: Environment,
+        user_session: Session,
+        claims_extra: dict[str, Any],
+    ) -> str:
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.issuer(environment, user_session.client_id),
@@ -117,6 +131,15 @@ async def organization_claims(
             OrganizationMembership.status == "active",
         )
     )
+    return claims_from_roles(organization_id, [tuple(row) for row in rows])
+
+
+def claims_from_roles(
+    organization_id: str | None, rows: list[tuple[str, int, str | None]]
+) -> dict[str, Any]:
+    """The claims of `organization_claims` from its rows: (role slug, priority, permission)."""
+    if organization_id is None:
+        return {}
     priorities: dict[str, int] = {}
     permissions: set[str] = set()
     for role_slug, priority, permission_slug in rows:

@@ -1,0 +1,201 @@
+"""The refresh grant has two paths: one database step for the common case (a worker that holds
+the client and the signing key, an active token of a live session) and the full one that explains
+every refusal. Both must give the same answers; the one-step path must refuse what it cannot
+decide without changing anything."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+from workos import WorkOSClient
+
+from authkeep.crypto.secrets import hash_secret, new_id
+from authkeep.store.db import create_engine, session_factory
+from authkeep.store.models import ApiKey, Permission, Role, RolePermission, Session
+from tests.signin.hosted import PASSWORD, make_user, verify
+from tests.support import LiveServer, TestEnvironment, run
+
+VOLATILE = {"iat", "exp", "jti"}
+
+
+def refresh(env: TestEnvironment, token: str, **body: Any) -> httpx.Response:
+    return httpx.post(
+        f"{env.base_url}/user_management/authenticate",
+        json={
+            "client_id": env.client_id,
+            "grant_type": "refresh_token",
+            "refresh_token": token,
+            "client_secret": env.api_key,
+            **body,
+        },
+        timeout=20,
+    )
+
+
+def forget_caches(server: LiveServer) -> None:
+    """The next grant loads the client and the key: the full path."""
+    server.state.client_cache.clear()
+    server.state.issuer._keys.clear()
+
+
+def in_database(database_url: str, work: Any) -> Any:
+    async def go() -> Any:
+        engine = create_engine(database_url, pool_size=1)
+        try:
+            async with session_factory(engine)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    return run(go())
+
+
+def grant_permissions(database_url: str, environment_id: str, role: str, slugs: list[str]) -> None:
+    async def work(session: Any) -> None:
+        role_id = await session.scalar(
+            select(Role.id).where(Role.environment_id == environment_id, Role.slug == role)
+        )
+        for slug in slugs:
+            permission = Permission(
+                id=new_id("perm"), environment_id=environment_id, slug=slug, name=slug
+            )
+            session.add(permission)
+            await session.flush()
+            session.add(RolePermission(role_id=role_id, permission_id=permission.id))
+
+    in_database(database_url, work)
+
+
+@pytest.fixture
+def org_session(env, admin, sdk, database_url: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    organization = admin.post("/organizations", json={"name": "Paths Inc"}).json()
+    grant_permissions(database_url, env.environment_id, "admin", ["posts:write", "posts:read"])
+    make_user(admin, "paths@example.com", (organization["id"],), role="admin")
+    auth = sdk.user_management.authenticate_with_password(
+        email="paths@example.com", password=PASSWORD
+    )
+    body = refresh(env, auth.refresh_token, organization_id=organization["id"]).json()
+    return {"organization": organization["id"], "refresh_token": body["refresh_token"]}
+
+
+def test_both_paths_answer_the_same(
+    env: TestEnvironment, live_server: LiveServer, org_session: dict[str, Any]
+) -> None:
+    forget_caches(live_server)
+    full = refresh(env, org_session["refresh_token"])  # loads the caches on the way
+    assert full.status_code == 200, full.text
+    quick = refresh(env, full.json()["refresh_token"])  # caches warm: one step
+    assert quick.status_code == 200, quick.text
+    full_body, quick_body = full.json(), quick.json()
+    full_claims = verify(env, full_body.pop("access_token"))
+    quick_claims = verify(env, quick_body.pop("access_token"))
+    assert quick_claims["org_id"] == org_session["organization"]
+    assert quick_claims["role"] == "admin" and quick_claims["roles"] == ["admin"]
+    assert quick_claims["permissions"] == ["posts:read", "posts:write"]
+    assert {k: v for k, v in quick_claims.items() if k not in VOLATILE} == {
+        k: v for k, v in full_claims.items() if k not in VOLATILE
+    }
+    assert quick_body.pop("refresh_token") != full_body.pop("refresh_token")
+    assert quick_body == full_body  # user, organization_id, authentication_method
+    # Repeating the current organization stays on the one-step path and changes nothing.
+    again = refresh(env, quick.json()["refresh_token"], organization_id=org_session["organization"])
+    assert again.status_code == 200
+    assert verify(env, again.json()["access_token"])["org_id"] == org_session["organization"]
+
+
+def test_a_revoked_client_secret_is_refused_and_the_token_kept(
+    env: TestEnvironment, sdk: WorkOSClient, admin: httpx.Client, database_url: str
+) -> None:
+    make_user(admin, "revoked-key@example.com")
+    auth = sdk.user_management.authenticate_with_password(
+        email="revoked-key@example.com", password=PASSWORD
+    )
+    warm = refresh(env, auth.refresh_token)
+    assert warm.status_code == 200
+    token = warm.json()["refresh_token"]
+    second_key = f"sk_test_{new_id('key')}"
+
+    async def swap_keys(session: Any) -> None:
+        session.add(
+            ApiKey(
+                id=new_id("key"),
+                environment_id=env.environment_id,
+                name="second",
+                key_hash=hash_secret(second_key),
+                display_prefix=second_key[:12],
+            )
+        )
+        await session.execute(
+            update(ApiKey)
+            .where(ApiKey.key_hash == hash_secret(env.api_key))
+            .values(revoked_at=dt.datetime.now(dt.UTC))
+        )
+
+    in_database(database_url, swap_keys)
+    refused = refresh(env, token)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_client"
+    wrong = refresh(env, token, client_secret="sk_test_nope")
+    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_client"
+    # Nothing was rotated by the refusals: the token still works with a valid key.
+    assert refresh(env, token, client_secret=second_key).status_code == 200
+
+
+def test_sessions_past_their_limits_are_refused_with_the_reason(
+    env: TestEnvironment, sdk: WorkOSClient, admin: httpx.Client, database_url: str
+) -> None:
+    make_user(admin, "limits@example.com")
+    tokens = []
+    for _ in range(2):
+        auth = sdk.user_management.authenticate_with_password(
+            email="limits@example.com", password=PASSWORD
+        )
+        warm = refresh(env, auth.refresh_token)
+        assert warm.status_code == 200
+        tokens.append((verify(env, warm.json()["access_token"])["sid"], warm.json()))
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
+
+    async def age(session: Any) -> None:
+        await session.execute(
+            update(Session).where(Session.id == tokens[0][0]).values(last_active_at=long_ago)
+        )
+        await session.execute(
+            update(Session).where(Session.id == tokens[1][0]).values(expires_at=long_ago)
+        )
+
+    in_database(database_url, age)
+    idle = refresh(env, tokens[0][1]["refresh_token"])
+    assert idle.status_code == 400 and "inactive" in idle.json()["error_description"]
+    expired = refresh(env, tokens[1][1]["refresh_token"])
+    assert expired.status_code == 400 and "maximum length" in expired.json()["error_description"]
+
+
+def test_a_token_of_another_client_is_refused(
+    env: TestEnvironment, sdk: WorkOSClient, admin: httpx.Client, live_server: LiveServer
+) -> None:
+    from tests.signin.hosted import signin_environment
+
+    make_user(admin, "other-client@example.com")
+    auth = sdk.user_management.authenticate_with_password(
+        email="other-client@example.com", password=PASSWORD
+    )
+    warm = refresh(env, auth.refresh_token)  # warms this client
+    assert warm.status_code == 200
+    token = warm.json()["refresh_token"]
+    other = signin_environment(live_server.settings.database_url, live_server.base_url)
+    answer = httpx.post(
+        f"{env.base_url}/user_management/authenticate",
+        json={
+            "client_id": other.client_id,
+            "grant_type": "refresh_token",
+            "refresh_token": token,
+            "client_secret": other.api_key,
+        },
+    )
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+    assert refresh(env, token).status_code == 200  # still its own client's
