@@ -46,6 +46,7 @@ def main() -> None:
         log_level=args.log_level,
         access_log=False,
         proxy_headers=True,
+        ws="none",
     )
 
 

@@ -30,7 +30,6 @@ from authkeep.config import Settings, load_settings
 from authkeep.crypto.keys import SecretBox
 from authkeep.errors import AuthkeepError, MethodNotAllowed, RouteNotFound
 from authkeep.pages import routes as pages
-from authkeep.services.passwords import return_freed_hash_memory
 from authkeep.services.tokens import TokenIssuer
 from authkeep.store.db import create_engines, session_factory
 
@@ -66,7 +65,6 @@ async def _unexpected_error(request: Request, error: Exception) -> Response:
 
 
 def create_app(settings: Settings) -> Starlette:
-    return_freed_hash_memory()
     engine, read_engine = create_engines(settings.database_url)
     state = AppState(
         settings=settings,

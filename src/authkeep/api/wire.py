@@ -75,7 +75,7 @@ def list_response(page: Page[Any], render: Callable[[Any], dict[str, Any]]) -> R
 class Body(BaseModel):
     """Request bodies: unknown fields are rejected so a misspelt field is never silently lost."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 _ERROR_CODES = {

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from jinja2 import Environment as Jinja
-from jinja2 import FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from authkeep.store.models import Environment
 
-TEMPLATES = Jinja(
-    loader=FileSystemLoader(Path(__file__).with_name("templates")),
-    autoescape=select_autoescape(["html"]),
-)
+
+@functools.cache
+def templates() -> Any:
+    """The Jinja environment, made on the first page: API-only workers never load Jinja."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    return Environment(
+        loader=FileSystemLoader(Path(__file__).with_name("templates")),
+        autoescape=select_autoescape(["html"]),
+    )
+
+
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEFAULT_COLOR = "#4f46e5"
 SECURITY_HEADERS = {
@@ -68,8 +75,10 @@ def render_page(
     status: int = 200,
     form_target: str | None = None,
 ) -> HTMLResponse:
-    html = TEMPLATES.get_template(template).render(
-        brand=branding(environment), request=request, **(context or {})
+    html = (
+        templates()
+        .get_template(template)
+        .render(brand=branding(environment), request=request, **(context or {}))
     )
     headers = {**SECURITY_HEADERS, "Content-Security-Policy": content_security_policy(form_target)}
     return HTMLResponse(html, status_code=status, headers=headers)

@@ -4,16 +4,27 @@ the event loop."""
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import anyio
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from argon2.low_level import Type
 
 from authkeep.errors import BadRequest
 
-# OWASP Password Storage Cheat Sheet: m=19 MiB, t=2, p=1.
-HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, type=Type.ID)
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
+
+@functools.cache
+def hasher() -> PasswordHasher:
+    """argon2id at the OWASP Password Storage Cheat Sheet's m=19 MiB, t=2, p=1; imported on first
+    use, so a worker that never handles a password does not carry it."""
+    from argon2 import PasswordHasher
+    from argon2.low_level import Type
+
+    return_freed_hash_memory()
+    return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, type=Type.ID)
+
+
 MIN_LENGTH = 8
 MAX_LENGTH = 1024
 _LIMITER: anyio.CapacityLimiter | None = None
@@ -51,7 +62,7 @@ def check_strength(password: str) -> None:
 
 async def hash_password(password: str) -> str:
     check_strength(password)
-    return await anyio.to_thread.run_sync(HASHER.hash, password, limiter=_limiter())
+    return await anyio.to_thread.run_sync(hasher().hash, password, limiter=_limiter())
 
 
 def check_imported_hash(password_hash: str, password_hash_type: str) -> str:
@@ -63,8 +74,10 @@ def check_imported_hash(password_hash: str, password_hash_type: str) -> str:
         )
     if not password_hash.startswith("$argon2"):
         raise BadRequest("invalid_password_hash", "This is not an argon2 hash in PHC format.")
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
-        HASHER.verify(password_hash, "\x00authkeep-format-check")
+        hasher().verify(password_hash, "\x00authkeep-format-check")
     except InvalidHashError:
         raise BadRequest("invalid_password_hash", "This argon2 hash cannot be parsed.") from None
     except VerificationError:
@@ -75,12 +88,14 @@ def check_imported_hash(password_hash: str, password_hash_type: str) -> str:
 @functools.cache
 def _dummy_hash() -> str:
     """Verifying against this when the e-mail is unknown makes both answers take the same time."""
-    return HASHER.hash("authkeep-dummy-password-for-timing")
+    return hasher().hash("authkeep-dummy-password-for-timing")
 
 
 def _verify(password_hash: str | None, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
-        matches = HASHER.verify(password_hash or _dummy_hash(), password)
+        matches = hasher().verify(password_hash or _dummy_hash(), password)
         return matches and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
@@ -92,8 +107,10 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def needs_rehash(password_hash: str) -> bool:
+    from argon2.exceptions import InvalidHashError
+
     try:
-        return HASHER.check_needs_rehash(password_hash)
+        return hasher().check_needs_rehash(password_hash)
     except InvalidHashError:
         return False
 
@@ -104,13 +121,9 @@ def return_freed_hash_memory() -> None:
     hashed in a few threads holds ~20 MiB per thread for good. A fixed threshold makes large
     blocks mmapped and returned to the system when freed. No-op off glibc."""
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("c")
-    if not name:
-        return
     try:
-        libc = ctypes.CDLL(name)
+        libc = ctypes.CDLL("libc.so.6")
         m_mmap_threshold = -3
         libc.mallopt(m_mmap_threshold, 1024 * 1024)
     except (OSError, AttributeError):
