@@ -101,11 +101,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
     server_imports()
     from authkeep.services import config_file
 
+    config = _load(args.file, args.env or DEV_ENVIRONMENT)  # a broken file fails before any I/O
     target = resolve_target(args)
-    _check_schema(target)
     if config_file.is_emulator_seed(args.file) and not args.env and target.data_dir is None:
         raise CliError("An emulator seed applies to one environment: name it with --env NAME.")
-    config = _load(args.file, args.env or DEV_ENVIRONMENT)
+    _check_schema(target)
     for name in _chosen(args, target, config):
         print("\n".join(apply_environment(target, config, name, dry_run=args.dry_run)))
     for line in config.skipped:

@@ -93,6 +93,7 @@ class _Scanner:
         path: Path = ()
         for key in keys:
             path = (*path, key)
+            self.note(path)  # a table a header creates on the way is written here
             if path in self.arrays:
                 path = (*path, self.arrays[path])
         return path
@@ -123,8 +124,10 @@ class _Scanner:
 
     def pair(self, table: Path) -> None:
         line = self.line()
-        path = (*table, *self.key())
-        self.lines.setdefault(path, line)
+        keys = self.key()
+        for end in range(1, len(keys) + 1):
+            self.lines.setdefault((*table, *keys[:end]), line)
+        path = (*table, *keys)
         self.skip(newlines=False)
         self.pos += 1  # "="
         self.skip(newlines=False)

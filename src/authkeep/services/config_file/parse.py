@@ -7,7 +7,7 @@ from pathlib import Path as FilePath
 from urllib.parse import urlsplit
 
 from authkeep.services.config_file import model
-from authkeep.services.config_file.locate import value_lines
+from authkeep.services.config_file.locate import format_path, value_lines
 from authkeep.services.config_file.reader import ConfigError, Problem, Table
 from authkeep.services.config_file.seed_reader import pinned_id, read_seed
 from authkeep.services.environments import SignInSettings, check_origin, check_settings, check_uri
@@ -133,7 +133,7 @@ def read_environment(name: str, table: Table) -> model.EnvironmentConfig:
                 "users and organizations come through the API",
             )
         declared = {role.slug for role in roles} if roles is not None else None
-        seed = read_seed(seed_table, declared)
+        seed = read_seed(seed_table, declared, format_path((*table.path, "roles")))
     table.finish()
     return model.EnvironmentConfig(
         name=name,
@@ -212,7 +212,8 @@ def _roles(
             if declared is not None and permission not in declared:
                 item.problem(
                     (*item.path, "permissions", position),
-                    f"{permission!r} is not declared in [[...permissions]]",
+                    f"{permission!r} is not declared in "
+                    + format_path((*table.path, "permissions")),
                 )
         if slug is None:
             continue

@@ -14,12 +14,12 @@ def pinned_id(value: str) -> str:
     return value
 
 
-def read_seed(table: Table, declared_roles: set[str] | None) -> model.Seed:
+def read_seed(table: Table, declared_roles: set[str] | None, roles_path: str) -> model.Seed:
     users = tuple(_user(item) for item in table.tables("users"))
     _unique(table, "users", [normalize_email(u.email) for u in users], "e-mail address", "email")
     _unique(table, "users", [u.id for u in users], "ID", "id")
     organizations = tuple(
-        _organization(item, declared_roles) for item in table.tables("organizations")
+        _organization(item, declared_roles, roles_path) for item in table.tables("organizations")
     )
     _unique(table, "organizations", [o.id for o in organizations], "ID", "id")
     _unique(table, "organizations", [o.name for o in organizations], "name", "name")
@@ -69,7 +69,9 @@ def _domain(table: Table, index: int, raw: object) -> model.SeedDomain | None:
     return None if domain is None else model.SeedDomain(domain, state)
 
 
-def _membership(table: Table, declared_roles: set[str] | None) -> model.SeedMembership:
+def _membership(
+    table: Table, declared_roles: set[str] | None, roles_path: str
+) -> model.SeedMembership:
     """A member by e-mail: a user seeded here or one that already exists (apply checks)."""
     email = table.checked("email", check_email, required=True) or ""
     roles = table.strings("roles") or ()
@@ -80,19 +82,23 @@ def _membership(table: Table, declared_roles: set[str] | None) -> model.SeedMemb
     for index, role in enumerate(roles):
         if declared_roles is not None and role not in declared_roles:
             table.problem(
-                (*table.path, "roles", index), f"{role!r} is not declared in [[...roles]]"
+                (*table.path, "roles", index), f"{role!r} is not declared in {roles_path}"
             )
     return model.SeedMembership(email, tuple(dict.fromkeys(roles)), status)
 
 
-def _organization(table: Table, declared_roles: set[str] | None) -> model.SeedOrganization:
+def _organization(
+    table: Table, declared_roles: set[str] | None, roles_path: str
+) -> model.SeedOrganization:
     name = table.get("name", str, required=True) or ""
     domains = [
         domain
         for index, raw in enumerate(table.list("domains") or [])
         if (domain := _domain(table, index, raw)) is not None
     ]
-    memberships = [_membership(item, declared_roles) for item in table.tables("memberships")]
+    memberships = [
+        _membership(item, declared_roles, roles_path) for item in table.tables("memberships")
+    ]
     organization = model.SeedOrganization(
         name=name,
         id=table.checked("id", pinned_id),
