@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authkeep.crypto.keys import SecretBox
 from authkeep.services import environments
 from authkeep.services.config_file import model, state
-from authkeep.services.config_file.changes import Context, Paths, Plan, PlanError
+from authkeep.services.config_file.changes import Context, Paths, Plan, PlanError, Step
 from authkeep.services.config_file.plan_roles import plan_permissions, plan_roles
 from authkeep.services.config_file.plan_seed import plan_seed
 from authkeep.services.config_file.plan_settings import plan_settings, plan_uris
@@ -63,7 +61,7 @@ async def plan_environment(
     return plan
 
 
-def _create(desired: model.EnvironmentConfig, access_token_ttl: int) -> Callable[..., object]:
+def _create(desired: model.EnvironmentConfig, access_token_ttl: int) -> Step:
     async def step(context: Context) -> None:
         made = await environments.create_environment(
             context.session,

@@ -76,7 +76,7 @@ class Table:
     def strings(
         self, key: str, check: Callable[[str], str] | None = None
     ) -> tuple[str, ...] | None:
-        items = self.list(key)
+        items = self.array(key)
         if items is None:
             return None
         result = []
@@ -90,7 +90,7 @@ class Table:
                 result.append(checked)
         return tuple(result)
 
-    def list(self, key: str) -> list[Any] | None:
+    def array(self, key: str) -> list[Any] | None:
         value = self.raw(key)
         if value is not None and not isinstance(value, list):
             self.problem((*self.path, key), f"must be a list, not {_describe(value)}")
@@ -102,7 +102,7 @@ class Table:
         return None if value is None else Table(value, (*self.path, key), self.problems)
 
     def tables(self, key: str) -> list[Table]:
-        items = self.list(key) or []
+        items = self.array(key) or []
         result = []
         for index, item in enumerate(items):
             if isinstance(item, dict):

@@ -93,7 +93,7 @@ def _organization(
     name = table.get("name", str, required=True) or ""
     domains = [
         domain
-        for index, raw in enumerate(table.list("domains") or [])
+        for index, raw in enumerate(table.array("domains") or [])
         if (domain := _domain(table, index, raw)) is not None
     ]
     memberships = [
