@@ -3,11 +3,15 @@ and each problem names the file, the line and the field; the example reads back 
 
 from __future__ import annotations
 
+import re
+import tomllib
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from authkeep.cli import main
+from authkeep.services.config_file.model import EnvironmentConfig
 from authkeep.services.config_file.parse import parse_toml
 from authkeep.services.config_file.render import render
 from authkeep.services.config_file.state import fresh_environment
@@ -162,3 +166,17 @@ def test_the_example_file_reads_and_exports_as_itself() -> None:
     assert development.seed is not None and development.seed.users[0].password
     again = parse_toml(render(list(config.environments.values())))
     assert render(list(again.environments.values())) == render(list(config.environments.values()))
+
+
+def test_docs_show_valid_files_and_name_every_field() -> None:
+    readme = (ROOT / "README.md").read_text()
+    docs = (ROOT / "docs" / "config.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", readme, re.S)
+    assert blocks and all(parse_toml(block).environments for block in blocks)
+    for block in re.findall(r"```toml\n(.*?)```", docs, re.S):
+        tomllib.loads(block)
+    settings = [
+        f.name for f in fields(EnvironmentConfig) if f.name not in ("name", "exclusive_roles")
+    ]
+    undocumented = [name for name in settings if name not in docs]
+    assert undocumented == []
