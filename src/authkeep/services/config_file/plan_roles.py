@@ -68,8 +68,12 @@ async def plan_roles(
             detail = role.slug + (f" [{', '.join(role.permissions)}]" if role.permissions else "")
             plan.add("+", "role", detail, _save_role(role))
             continue
-        if role.priority is None:
-            role = replace(role, priority=existing.priority)
+        if role.priority is None:  # an emulator seed's role: it adds, and keeps what it omits
+            role = replace(
+                role,
+                priority=existing.priority,
+                description=role.description or existing.description,
+            )
         if role != existing:
             plan.add("~", "role", _difference(existing, role), _save_role(role))
     if not desired.exclusive_roles:
