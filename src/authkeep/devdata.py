@@ -57,6 +57,19 @@ class DataDir:
             return None
         return DevCredentials(**json.loads(path.read_text()))
 
+    def reset(self) -> list[Path]:
+        """Delete the database and the dev environment's credentials; returns what was removed.
+
+        The deployment secret stays: it encrypts nothing once the database is gone.
+        """
+        removed = []
+        for name in ("authkeep.db", "authkeep.db-wal", "authkeep.db-shm", "dev.json"):
+            path = self.path / name
+            if path.exists():
+                path.unlink()
+                removed.append(path)
+        return removed
+
     def save_credentials(self, credentials: DevCredentials) -> None:
         _write_private(self.path / "dev.json", json.dumps(asdict(credentials), indent=2) + "\n")
 

@@ -36,13 +36,14 @@ def authkeep(
 class DevServer:
     def __init__(self, workdir: Path, port: int) -> None:
         self.workdir, self.port = workdir, port
+        self.command = [*CLI, "dev", "--port", str(port)]
         self.process: subprocess.Popen[str] | None = None
         self.output = ""
 
     def start(self) -> DevServer:
         environ = {k: v for k, v in os.environ.items() if not k.startswith("AUTHKEEP_")}
         self.process = subprocess.Popen(
-            [*CLI, "dev", "--port", str(self.port)],
+            self.command,
             cwd=self.workdir,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -23,8 +23,9 @@ from authkeep.devdata import (
 )
 
 
-def ensure_dev_environment(target: Target) -> DevCredentials:
-    """Create the dev environment on first start; later starts reuse it."""
+def ensure_dev_environment(target: Target, client_id: str | None = None) -> DevCredentials:
+    """Create the dev environment on first start (with a seed's pinned client ID); later starts
+    reuse it."""
     from authkeep.services import environments
     from authkeep.store.db import migrate_sync
 
@@ -42,6 +43,7 @@ def ensure_dev_environment(target: Target) -> DevCredentials:
             "development",
             access_token_ttl=target.settings.access_token_ttl,
             redirect_uris=(DEFAULT_REDIRECT_URI,),
+            client_id=client_id,
         )
         return DevCredentials(
             environment_id=made.environment.id,
@@ -96,8 +98,19 @@ def cmd_dev(args: argparse.Namespace) -> int:
     target = resolve_target(args, require_existing=False)
     settings = target.settings.replace(host=args.host, port=args.port)
     _ensure_port_free(settings.host, settings.port)
-    credentials = ensure_dev_environment(Target(settings, target.data_dir))
     assert target.data_dir is not None
+    seed = None
+    if args.seed:
+        from authkeep.cli.config import apply_dev_seed, load_dev_seed
+
+        seed = load_dev_seed(args.seed)  # a broken seed stops the start before anything changes
+    if args.reset:
+        removed = target.data_dir.reset()
+        print("reset: removed " + (", ".join(map(str, removed)) or "nothing (no dev data yet)"))
+    pinned = seed.environments[DEV_ENVIRONMENT].client_id if seed else None
+    credentials = ensure_dev_environment(Target(settings, target.data_dir), client_id=pinned)
+    if seed:
+        print("\n".join(apply_dev_seed(Target(settings, target.data_dir), seed)), flush=True)
     credentials.base_url = settings.base_url
     target.data_dir.save_credentials(credentials)
     lines = [f"{k}={v}" for k, v in sdk_variables(credentials, settings.base_url).items()]
@@ -144,6 +157,15 @@ def register(commands: Any) -> None:
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=DEFAULT_DEV_PORT)
     dev.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    dev.add_argument(
+        "--seed",
+        metavar="FILE",
+        help="apply a seed on start: authkeep.toml's [environments.development], or a WorkOS "
+        "emulator seed (workos-emulate.config.yaml / .json)",
+    )
+    dev.add_argument(
+        "--reset", action="store_true", help="delete the dev database first and start fresh"
+    )
     dev.set_defaults(handler=cmd_dev)
 
     env = commands.add_parser("env", help="print the dev environment's SDK variables")

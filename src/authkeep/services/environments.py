@@ -44,7 +44,12 @@ async def create_environment(
     redirect_uris: tuple[str, ...] = (),
     logout_uris: tuple[str, ...] = (),
     settings: dict[str, object] | None = None,
+    client_id: str | None = None,
 ) -> NewEnvironment:
+    """A new environment with its client, first API key, signing key and default roles.
+
+    `client_id` pins the client ID (config files that keep it stable across rebuilds).
+    """
     if kind not in KINDS:
         raise ValueError(f"environment kind must be one of {', '.join(KINDS)}")
     if await session.scalar(select(Environment.id).where(Environment.name == name)):
@@ -58,7 +63,7 @@ async def create_environment(
     )
     session.add(environment)
     await session.flush()
-    client = Client(id=new_id("client"), environment_id=environment.id, name=name)
+    client = Client(id=client_id or new_id("client"), environment_id=environment.id, name=name)
     session.add(client)
     await session.flush()
     _, key = await create_api_key(session, environment, "default")
@@ -344,7 +349,7 @@ class SignInSettings:
     brand_color: str | None = None
 
 
-def _check_settings(changes: SignInSettings) -> None:
+def check_settings(changes: SignInSettings) -> None:
     if changes.issuer:
         parts = urlsplit(changes.issuer)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
@@ -370,7 +375,7 @@ def _check_settings(changes: SignInSettings) -> None:
 async def configure_environment(
     session: AsyncSession, environment: Environment, changes: SignInSettings
 ) -> Environment:
-    _check_settings(changes)
+    check_settings(changes)
     if changes.issuer is not None:
         environment.issuer = changes.issuer or None
     if changes.access_token_ttl is not None:

@@ -150,12 +150,17 @@ async def _ensure_external_id_free(
 
 
 async def create_organization(
-    session: AsyncSession, environment_id: str, fields: dict[str, Any]
+    session: AsyncSession,
+    environment_id: str,
+    fields: dict[str, Any],
+    *,
+    organization_id: str | None = None,
 ) -> Organization:
+    """A new organization; `organization_id` pins the ID, as seeds may."""
     external_id = check_external_id(fields.get("external_id"))
     await _ensure_external_id_free(session, environment_id, external_id, None)
     organization = Organization(
-        id=new_id("org"),
+        id=organization_id or new_id("org"),
         environment_id=environment_id,
         name=fields["name"],
         external_id=external_id,

@@ -128,7 +128,14 @@ async def _ensure_available(
             )
 
 
-async def create_user(session: AsyncSession, environment_id: str, fields: dict[str, Any]) -> User:
+async def create_user(
+    session: AsyncSession,
+    environment_id: str,
+    fields: dict[str, Any],
+    *,
+    user_id: str | None = None,
+) -> User:
+    """A new user; `user_id` pins the ID (seeds that must match IDs an app already stores)."""
     email = check_email(fields["email"])
     external_id = check_external_id(fields.get("external_id"))
     metadata = check_metadata(dict(fields.get("metadata") or {}))
@@ -142,7 +149,7 @@ async def create_user(session: AsyncSession, environment_id: str, fields: dict[s
             errors=[{"code": error.code, "message": error.message}],
         ) from None
     user = User(
-        id=new_id("user"),
+        id=user_id or new_id("user"),
         environment_id=environment_id,
         email=email,
         email_normalized=normalize_email(email),
