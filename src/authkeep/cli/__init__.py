@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from authkeep.cli import admin, dev, serve
+from authkeep.cli import admin, dev, serve, tokens
 from authkeep.cli.common import CliError
 from authkeep.errors import AuthkeepError
 
-COMMAND_MODULES = (dev, admin, serve)
+COMMAND_MODULES = (dev, admin, serve, tokens)
 
 
 def build_parser() -> argparse.ArgumentParser:
