@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from authkeep.cli import admin, dev, serve, tokens
+from authkeep.cli import admin, dev, doctor, serve, tokens
 from authkeep.cli.common import CliError
 from authkeep.errors import AuthkeepError
 
-COMMAND_MODULES = (dev, admin, serve, tokens)
+COMMAND_MODULES = (dev, admin, serve, tokens, doctor)
 
 
 def build_parser() -> argparse.ArgumentParser:
