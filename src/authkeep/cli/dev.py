@@ -13,6 +13,7 @@ from authkeep.cli.common import (
     run_db,
     server_imports,
 )
+from authkeep.cli.signing import pin_dev_signing_key, pinned_key_path
 from authkeep.config import DEFAULT_DEV_PORT
 from authkeep.devdata import (
     DEFAULT_DATA_DIR,
@@ -98,6 +99,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
     settings = target.settings.replace(host=args.host, port=args.port)
     _ensure_port_free(settings.host, settings.port)
     credentials = ensure_dev_environment(Target(settings, target.data_dir))
+    signing_key = pinned_key_path(args.signing_key)
+    if signing_key:
+        kid = pin_dev_signing_key(Target(settings, target.data_dir), signing_key)
+        print(f"authkeep dev: signing key {kid} pinned from {signing_key}", flush=True)
     assert target.data_dir is not None
     credentials.base_url = settings.base_url
     target.data_dir.save_credentials(credentials)
@@ -197,6 +202,11 @@ def register(commands: Any) -> None:
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=DEFAULT_DEV_PORT)
     dev.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    dev.add_argument(
+        "--signing-key",
+        metavar="PEM",
+        help="sign with this RSA key (or AUTHKEEP_DEV_SIGNING_KEY): the same JWKS everywhere",
+    )
     dev.set_defaults(handler=cmd_dev)
 
     env = commands.add_parser("env", help="print the dev environment's SDK variables")
