@@ -13,7 +13,7 @@ from authkeep.cli.common import (
     run_db,
     server_imports,
 )
-from authkeep.cli.signing import pin_dev_signing_key, pinned_key_path
+from authkeep.cli.tokens import pin_dev_signing_key, pinned_key_path
 from authkeep.config import DEFAULT_DEV_PORT
 from authkeep.devdata import (
     DEFAULT_DATA_DIR,

@@ -1,5 +1,8 @@
-"""`authkeep token mint`: a real signed access token (or a sealed session cookie) for a user of a
-development environment, for curl, API tests and app tests. Production environments refuse.
+"""Signed tokens in development: `authkeep token mint`, a real signed access token (or a sealed
+session cookie) for a user of a development environment, for curl, API tests and app tests
+(production environments refuse); and the pinned signing key of `authkeep dev --signing-key FILE`
+(or `AUTHKEEP_DEV_SIGNING_KEY=FILE`): every machine that starts with the same file serves the same
+JWKS, as the `kid` is the key's RFC 7638 thumbprint and its certificate is derived from the key.
 
 The rules of organizations and roles are those of services/dev_sessions.py: nothing is written
 but the session itself; `--org` needs an active membership; `--role` (with `--org`) replaces the
@@ -11,10 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 from authkeep.cli.common import (
     CliError,
+    Target,
     data_options,
     environment_for,
     resolve_target,
@@ -22,9 +27,10 @@ from authkeep.cli.common import (
     server_imports,
 )
 from authkeep.config import DEFAULT_DEV_PORT
+from authkeep.devdata import DEV_ENVIRONMENT
 
 
-def _base_url(target: Any) -> str:
+def _base_url(target: Target) -> str:
     """The URL the server names in its tokens: the dev server's, or AUTHKEEP_PUBLIC_URL."""
     if target.data_dir is not None:
         credentials = target.data_dir.credentials()
@@ -34,7 +40,7 @@ def _base_url(target: Any) -> str:
     return str(target.settings.base_url)
 
 
-def _cookie_password(target: Any) -> str:
+def _cookie_password(target: Target) -> str:
     if target.data_dir is not None:
         credentials = target.data_dir.credentials()
         if credentials is not None:
@@ -88,6 +94,35 @@ def cmd_token_mint(args: argparse.Namespace) -> int:
     else:
         print(result["sealed_session"] if args.sealed else result["access_token"])
     return 0
+
+
+ENVIRONMENT_VARIABLE = "AUTHKEEP_DEV_SIGNING_KEY"
+
+
+def pinned_key_path(option: str | None) -> str | None:
+    return option or os.environ.get(ENVIRONMENT_VARIABLE) or None
+
+
+def pin_dev_signing_key(target: Target, path: str) -> str:
+    """Make the key in `path` the dev environment's signing key; returns its `kid`."""
+    from authkeep.services import environments, signing_keys
+
+    try:
+        pem = Path(path).read_bytes()
+    except OSError as error:
+        raise CliError(f"Cannot read the signing key {path}: {error.strerror}.") from None
+
+    async def work(session: Any, box: Any) -> str:
+        environment = await environments.get_environment_by_name(session, DEV_ENVIRONMENT)
+        return str((await signing_keys.pin(session, box, environment, pem)).kid)
+
+    try:
+        return run_db(target.settings, work)
+    except ValueError as error:
+        raise CliError(
+            f"{path}: {error}. Make one with: openssl genpkey -algorithm RSA "
+            "-pkeyopt rsa_keygen_bits:2048 -out dev-signing-key.pem"
+        ) from None
 
 
 def register(commands: Any) -> None:
