@@ -14,7 +14,9 @@ from starlette.responses import Response
 from authkeep.api import (
     authenticate,
     browser,
+    devtools,
     environment_config,
+    faults,
     health,
     jwks,
     memberships,
@@ -93,6 +95,8 @@ def create_app(settings: Settings) -> Starlette:
             *authenticate.routes,
             *sessions.routes,
             *pages.routes,
+            *devtools.routes,
+            *faults.routes,
         ],
         exception_handlers={
             AuthkeepError: _authkeep_error,
@@ -101,6 +105,8 @@ def create_app(settings: Settings) -> Starlette:
         },
         lifespan=lifespan,
     )
+    # Innermost: an injected fault's answer still gets the request ID and the CORS headers.
+    app.add_middleware(faults.FaultInjection, state=state)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(browser.BrowserCors, state=state)
     # Outermost: the hottest public endpoint skips the rest of the stack on a cache hit.

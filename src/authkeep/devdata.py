@@ -7,6 +7,7 @@ every start; production keys are shown once and stored hashed.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -25,6 +26,12 @@ class DevCredentials:
     api_key: str
     cookie_password: str
     base_url: str = ""
+
+
+def new_cookie_password() -> str:
+    """44 characters: long enough for iron seals (authkit-nextjs, @workos-inc/node), and a
+    Fernet key, which workos-python's sealed sessions require of the same variable."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
 class DataDir:

@@ -10,6 +10,7 @@ from starlette.requests import Request
 
 from authkeep.config import Settings
 from authkeep.crypto.keys import SecretBox
+from authkeep.services.faults import FaultTable
 from authkeep.services.rate_limits import PasswordAttemptLimits
 from authkeep.services.tokens import TokenIssuer
 
@@ -28,6 +29,8 @@ class AppState:
     jwks_cache: dict[str, tuple[float, bytes]] = field(default_factory=dict)
     # client_id -> (expires_at monotonic, client, environment) for the grant endpoint
     client_cache: dict[str, tuple[float, Any, Any]] = field(default_factory=dict)
+    # Injected faults of development environments (POST /_authkeep/dev/faults)
+    faults: FaultTable = field(default_factory=FaultTable)
     extras: dict[str, Any] = field(default_factory=dict)
 
 

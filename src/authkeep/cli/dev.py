@@ -13,6 +13,7 @@ from authkeep.cli.common import (
     run_db,
     server_imports,
 )
+from authkeep.cli.tokens import pin_dev_signing_key, pinned_key_path
 from authkeep.config import DEFAULT_DEV_PORT
 from authkeep.devdata import (
     DEFAULT_DATA_DIR,
@@ -20,6 +21,7 @@ from authkeep.devdata import (
     DEV_ENVIRONMENT,
     DataDir,
     DevCredentials,
+    new_cookie_password,
 )
 
 
@@ -49,7 +51,7 @@ def ensure_dev_environment(target: Target, client_id: str | None = None) -> DevC
             environment_id=made.environment.id,
             client_id=made.client.id,
             api_key=made.api_key,
-            cookie_password=__import__("secrets").token_urlsafe(32),
+            cookie_password=new_cookie_password(),
         )
 
     credentials = run_db(target.settings, create)
@@ -109,6 +111,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
         print("reset: removed " + (", ".join(map(str, removed)) or "nothing (no dev data yet)"))
     pinned = seed.environments[DEV_ENVIRONMENT].client_id if seed else None
     credentials = ensure_dev_environment(Target(settings, target.data_dir), client_id=pinned)
+    signing_key = pinned_key_path(args.signing_key)
+    if signing_key:
+        kid = pin_dev_signing_key(Target(settings, target.data_dir), signing_key)
+        print(f"authkeep dev: signing key {kid} pinned from {signing_key}", flush=True)
     if seed:
         print("\n".join(apply_dev_seed(Target(settings, target.data_dir), seed)), flush=True)
     credentials.base_url = settings.base_url
@@ -129,12 +135,64 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return 0
 
 
+def _framework_variables(
+    args: argparse.Namespace, data_dir: DataDir, credentials: DevCredentials, base_url: str
+) -> dict[str, str]:
+    from authkeep.cli.envfile import framework_variables
+
+    issuer = f"{base_url}/user_management/{credentials.client_id}"
+    if args.framework == "python" and data_dir.exists():
+        # A configured issuer (`authkeep environments configure --issuer`) is what tokens carry.
+        from authkeep.config import load_settings
+        from authkeep.services.environments import get_environment_by_name
+
+        settings = load_settings(
+            database_url=data_dir.database_url, secret_key=data_dir.secret_key()
+        )
+
+        async def configured(session: Any, box: Any) -> str | None:
+            environment = await get_environment_by_name(session, DEV_ENVIRONMENT)
+            return environment.issuer
+
+        issuer = run_db(settings, configured) or issuer
+    return framework_variables(
+        args.framework,
+        base_url=base_url,
+        client_id=credentials.client_id,
+        api_key=credentials.api_key,
+        cookie_password=credentials.cookie_password,
+        issuer=issuer,
+        redirect_uri=args.redirect_uri,
+    )
+
+
 def cmd_env(args: argparse.Namespace) -> int:
     data_dir = DataDir(args.data_dir or DEFAULT_DATA_DIR)
     credentials = data_dir.credentials()
     if credentials is None:
         raise CliError(f"No dev environment in {data_dir.path} yet: run `authkeep dev` first.")
     base_url = credentials.base_url or f"http://127.0.0.1:{DEFAULT_DEV_PORT}"
+    if args.redirect_uri and not args.framework:
+        raise CliError("--redirect-uri goes with --framework.")
+    if args.framework or args.write:
+        variables = (
+            _framework_variables(args, data_dir, credentials, base_url)
+            if args.framework
+            else sdk_variables(credentials, base_url)
+        )
+        if args.write:
+            from authkeep.cli.envfile import merge_env_file
+
+            command = "authkeep env" + (f" --framework {args.framework}" if args.framework else "")
+            header = f"authkeep dev server ({base_url}), written by {command}"
+            updated, added = merge_env_file(args.write, variables, header)
+            print(f"{args.write}: {len(updated)} updated, {len(added)} added")
+            for name in updated + added:
+                print(f"  {name}")
+        else:
+            for name, value in variables.items():
+                print(f"{name}={value}")
+        return 0
     if args.json:
         print(
             json.dumps(
@@ -166,9 +224,25 @@ def register(commands: Any) -> None:
     dev.add_argument(
         "--reset", action="store_true", help="delete the dev database first and start fresh"
     )
+    dev.add_argument(
+        "--signing-key",
+        metavar="PEM",
+        help="sign with this RSA key (or AUTHKEEP_DEV_SIGNING_KEY): the same JWKS everywhere",
+    )
     dev.set_defaults(handler=cmd_dev)
 
     env = commands.add_parser("env", help="print the dev environment's SDK variables")
     env.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
     env.add_argument("--json", action="store_true", help="one JSON object")
+    env.add_argument(
+        "--framework",
+        choices=["next", "vite", "python", "node"],
+        help="the variables this SDK or framework reads",
+    )
+    env.add_argument(
+        "--write", metavar="FILE", help="merge the variables into FILE (e.g. .env.local)"
+    )
+    env.add_argument(
+        "--redirect-uri", help="the app's callback (default http://localhost:PORT/callback)"
+    )
     env.set_defaults(handler=cmd_env)

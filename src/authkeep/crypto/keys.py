@@ -53,24 +53,62 @@ def thumbprint(jwk: dict[str, str]) -> str:
 
 
 def generate_signing_key(common_name: str, valid_days: int = 3650) -> GeneratedKey:
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_SIZE)
+    now = dt.datetime.now(dt.UTC)
+    return _signing_key(
+        private_key, common_name, now - dt.timedelta(minutes=5), now + dt.timedelta(days=valid_days)
+    )
+
+
+def signing_key_from_pem(pem: bytes) -> GeneratedKey:
+    """An imported RSA key (PKCS #1 or #8 PEM, unencrypted) with a certificate made from the key
+    alone: the same key gives the same `kid`, certificate and JWKS entry on every machine."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        private_key = load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"not an unencrypted PEM private key ({error})") from None
+    if not isinstance(private_key, rsa.RSAPrivateKey) or private_key.key_size < KEY_SIZE:
+        raise ValueError(f"the signing key must be RSA of at least {KEY_SIZE} bits (RS256)")
+    return _signing_key(
+        private_key,
+        "authkeep pinned signing key",
+        dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(2120, 1, 1, tzinfo=dt.UTC),
+        serial=int.from_bytes(hashlib.sha256(_public_der(private_key)).digest()[:16]) >> 1,
+    )
+
+
+def _public_der(private_key: rsa.RSAPrivateKey) -> bytes:
+    return private_key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _signing_key(
+    private_key: rsa.RSAPrivateKey,
+    common_name: str,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+    serial: int | None = None,
+) -> GeneratedKey:
     from cryptography import x509  # certificates are made rarely: keep x509 out of workers
     from cryptography.x509.oid import NameOID
 
-    private_key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_SIZE)
     jwk = public_jwk(private_key.public_key())
     kid = thumbprint(jwk)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64])])
-    now = dt.datetime.now(dt.UTC)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(private_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=valid_days))
+        .serial_number(serial if serial is not None else x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(private_key, hashes.SHA256())
+        .sign(private_key, hashes.SHA256())  # PKCS #1 v1.5: the same bytes every time
     )
     der = certificate.public_bytes(serialization.Encoding.DER)
     private_pem = private_key.private_bytes(

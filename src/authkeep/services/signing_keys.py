@@ -13,7 +13,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from authkeep.crypto.keys import SecretBox, generate_signing_key, jwks_member_from_certificate
+from authkeep.crypto.keys import (
+    SecretBox,
+    generate_signing_key,
+    jwks_member_from_certificate,
+    signing_key_from_pem,
+)
 from authkeep.crypto.secrets import new_id
 from authkeep.store.models import Environment, SigningKey, utcnow
 
@@ -78,3 +83,35 @@ async def rotate(
         if key.retire_at is None or key.retire_at > retire_at:
             key.retire_at = retire_at
     return await create_signing_key(session, box, environment, active_from)
+
+
+async def pin(
+    session: AsyncSession, box: SecretBox, environment: Environment, pem: bytes
+) -> SigningKey:
+    """Make an imported key the environment's only signing key, at once: a development
+    environment pinned to the same key file serves the same JWKS everywhere. Tokens signed by
+    the keys it replaces no longer verify. Raises ValueError for an unusable key."""
+    imported = signing_key_from_pem(pem)
+    now = utcnow()
+    key = await session.scalar(select(SigningKey).where(SigningKey.kid == imported.kid))
+    if key is not None and key.environment_id != environment.id:
+        raise ValueError(f"this key (kid {imported.kid}) already signs for another environment")
+    if key is None:
+        key_id = new_id("sso_oidc_key_pair")
+        key = SigningKey(
+            id=key_id,
+            environment_id=environment.id,
+            kid=imported.kid,
+            private_key_encrypted=box.encrypt(imported.private_pem, key_id),
+            certificate_der=imported.certificate_der,
+            active_from=now,
+        )
+        session.add(key)
+    else:
+        key.active_from = min(key.active_from, now)
+        key.retire_at = None
+    for other in await published_keys(session, environment.id):
+        if other.kid != imported.kid:
+            other.retire_at = now
+    await session.flush()
+    return key

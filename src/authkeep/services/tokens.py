@@ -79,9 +79,11 @@ class TokenIssuer:
         environment: Environment,
         user_session: Session,
         claims_extra: dict[str, Any],
+        lifetime: int | None = None,
     ) -> str:
+        """A signed access token; `lifetime` overrides the environment's (minted dev sessions)."""
         key = await self._signing_key(session, environment.id)
-        return self.mint_with(key, environment, user_session, claims_extra)
+        return self.mint_with(key, environment, user_session, claims_extra, lifetime)
 
     def mint_with(
         self,
@@ -89,6 +91,7 @@ class TokenIssuer:
         environment: Environment,
         user_session: Session,
         claims_extra: dict[str, Any],
+        lifetime: int | None = None,
     ) -> str:
         now = int(time.time())
         claims: dict[str, Any] = {
@@ -99,7 +102,7 @@ class TokenIssuer:
             "client_id": user_session.client_id,
             "auth_time": int(user_session.auth_time.timestamp()),
             "iat": now,
-            "exp": now + environment.access_token_ttl,
+            "exp": now + (lifetime or environment.access_token_ttl),
             **claims_extra,
         }
         if claims["iss"].endswith("/"):
