@@ -139,3 +139,15 @@ def test_dev_refuses_a_broken_seed_before_starting(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "has no [environments.development] to seed the dev server with" in result.stderr
     assert not (tmp_path / ".authkeep" / "authkeep.db").exists()
+
+
+def test_dev_prints_the_seeded_default_redirect_uri(tmp_path: Path) -> None:
+    seed = tmp_path / "authkeep.toml"
+    seed.write_text(
+        "[environments.development]\n"
+        'kind = "development"\n'
+        'redirect_uris = ["http://localhost:5173/auth/callback", "http://localhost:3000/callback"]\n'
+    )
+    with dev_server(tmp_path, "--seed", str(seed)) as output:
+        pass
+    assert "  NEXT_PUBLIC_WORKOS_REDIRECT_URI=http://localhost:5173/auth/callback" in output

@@ -59,7 +59,9 @@ def ensure_dev_environment(target: Target, client_id: str | None = None) -> DevC
     return credentials
 
 
-def sdk_variables(credentials: DevCredentials, base_url: str) -> dict[str, str]:
+def sdk_variables(
+    credentials: DevCredentials, base_url: str, redirect_uri: str = DEFAULT_REDIRECT_URI
+) -> dict[str, str]:
     from urllib.parse import urlsplit
 
     parts = urlsplit(base_url)
@@ -72,8 +74,21 @@ def sdk_variables(credentials: DevCredentials, base_url: str) -> dict[str, str]:
         "WORKOS_CLIENT_ID": credentials.client_id,
         "WORKOS_API_KEY": credentials.api_key,
         "WORKOS_COOKIE_PASSWORD": credentials.cookie_password,
-        "NEXT_PUBLIC_WORKOS_REDIRECT_URI": DEFAULT_REDIRECT_URI,
+        "NEXT_PUBLIC_WORKOS_REDIRECT_URI": redirect_uri,
     }
+
+
+def default_redirect_uri(target: Target) -> str:
+    """The dev environment's first redirect URI: a seed or `authkeep apply` may have set others."""
+    from authkeep.services import environments
+
+    async def first(session: Any, box: Any) -> str:
+        environment = await environments.get_environment_by_name(session, DEV_ENVIRONMENT)
+        rows = await environments.list_redirect_uris(session, environment.id)
+        default = [row.uri for row in rows if row.is_default] or [row.uri for row in rows]
+        return default[0] if default else DEFAULT_REDIRECT_URI
+
+    return run_db(target.settings, first)
 
 
 def _ensure_port_free(host: str, port: int) -> None:
@@ -119,7 +134,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
         print("\n".join(apply_dev_seed(Target(settings, target.data_dir), seed)), flush=True)
     credentials.base_url = settings.base_url
     target.data_dir.save_credentials(credentials)
-    lines = [f"{k}={v}" for k, v in sdk_variables(credentials, settings.base_url).items()]
+    redirect_uri = default_redirect_uri(Target(settings, target.data_dir))
+    variables = sdk_variables(credentials, settings.base_url, redirect_uri)
+    lines = [f"{k}={v}" for k, v in variables.items()]
     print(
         f"authkeep dev: {settings.base_url}  (data in {target.data_dir.path})\n"
         "Point the WorkOS SDKs here with:\n\n  " + "\n  ".join(lines) + "\n",
