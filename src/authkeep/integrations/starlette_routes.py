@@ -16,8 +16,9 @@ cookie's `SameSite=Lax` keeps it off cross-site POSTs too.
 
 from __future__ import annotations
 
+import json
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -173,13 +174,19 @@ def _check_origin(request: Request) -> None:
 
 
 async def _values(request: Request) -> dict[str, str]:
-    """Query parameters, overlaid with a POST's form or JSON body."""
+    """Query parameters, overlaid with a POST's JSON or URL-encoded form body (parsed here, so
+    the integration needs no multipart library)."""
     values: dict[str, Any] = dict(request.query_params)
     if request.method == "POST":
-        if request.headers.get("content-type", "").startswith("application/json"):
-            body = await request.json()
-            if isinstance(body, dict):
-                values.update(body)
-        else:
-            values.update(await request.form())
+        content_type = request.headers.get("content-type", "")
+        body = await request.body()
+        if content_type.startswith("application/json"):
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                values.update(parsed)
+        elif content_type.startswith("application/x-www-form-urlencoded"):
+            values.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     return {key: value for key, value in values.items() if isinstance(value, str)}
