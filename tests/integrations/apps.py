@@ -34,7 +34,7 @@ from authkeep.integrations.starlette import (
     require_role,
     require_user,
 )
-from tests.signin.hosted import callback_of, open_form, submit_sign_in
+from tests.signin.hosted import PASSWORD, callback_of, open_form, submit_sign_in
 from tests.support import TestEnvironment, free_port, make_environment
 
 COOKIE_PASSWORD = "authkeep-fastapi-test-cookie-password-0123456789"
@@ -201,7 +201,7 @@ def sign_in_through_app(
     first = browser.get(authorize)
     if "/authkit/" in first.headers.get("location", ""):
         page = open_form(browser, authorize)
-        callback = callback_of(submit_sign_in(browser, page, email, "correct horse battery staple"))
+        callback = callback_of(submit_sign_in(browser, page, email, PASSWORD))
     else:  # the hosted sign-in remembers this browser
         callback = callback_of(first)
     assert callback.code, callback
