@@ -5,6 +5,7 @@ iron-session in authkit-nextjs's shape."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -212,3 +213,19 @@ def test_the_session_cookie_is_authkit_nextjs_shaped_both_ways(node: Any) -> Non
     assert (data.access_token, data.refresh_token) == ("d.e.f", "r2")
     assert data.authentication_method == "GoogleOAuth"
     assert unseal_data(ours, PASSWORD)["user"]["firstName"] == "Ada"
+
+
+def test_pending_sign_ins_are_capped() -> None:
+    core = AuthKit(AuthKitConfig.from_env(ENV))
+    pending: dict[str, str] = {"wos-session": "kept", "other": "kept"}
+    for _ in range(6):
+        started = core.sign_in(cookies=pending)
+        for cookie in started.cookies:
+            if cookie.max_age == 0:
+                del pending[cookie.name]
+            else:
+                pending[cookie.name] = cookie.value
+        time.sleep(0.002)  # seals carry millisecond expirations: keep them apart
+    verifiers = [name for name in pending if name.startswith("wos-auth-verifier-")]
+    assert len(verifiers) == 5 and {"wos-session", "other"} <= set(pending)
+    assert started.cookies[0].name in verifiers  # the newest is always kept

@@ -1,14 +1,17 @@
 """The session core without I/O: URLs, request bodies, cookies and the decisions between them.
 
-`AuthKit` and `AsyncAuthKit` (authkeep.integrations.authkit) add the HTTP calls; framework
-integrations add the request and response objects. What happens, as in authkit-nextjs
+`AuthKit` and `AsyncAuthKit` (authkeep.integrations.sync_client, .async_client) add the HTTP
+calls and refresh (authkeep.integrations.flows); framework integrations add the requests and
+responses. What happens, as in authkit-nextjs
 (CONTRACT.md §9):
 
 * Sign-in: `GET {base}/user_management/authorize` with `provider=authkit`, PKCE S256, and a
   `state` sealed with the cookie password (ttl 10 minutes) that carries a nonce and the path to
   return to. The PKCE verifier stays in the browser, in a sealed cookie named
   `wos-auth-verifier-<8 hex of the state>`, HttpOnly, scoped to the callback path; it never
-  appears in a URL (authkit-nextjs puts it in `state`). Several sign-ins may run at once.
+  appears in a URL (authkit-nextjs puts it in `state`). Several sign-ins may run at once; given
+  the request's cookies, `sign_in` clears all but the newest few so they cannot pile up into a
+  request header the server refuses.
 * Callback: the state must open with the cookie password and its nonce must equal the verifier
   cookie's (compared in constant time), else `CallbackError`. The return path is checked again
   (`safe_return_to`) before it is used.
@@ -29,7 +32,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from authkeep.integrations.config import AuthKitConfig
-from authkeep.integrations.errors import AuthenticationFailed, CallbackError, CookieTooLarge
+from authkeep.integrations.errors import CallbackError, CookieTooLarge
 from authkeep.integrations.sealing import SealExpired, SealInvalid, seal_data, unseal_data
 from authkeep.integrations.session import (
     AuthSession,
@@ -46,6 +49,7 @@ __all__ = ["COOKIE_SIZE_LIMIT", "VERIFIER_COOKIE_PREFIX", "AuthKitCore"]
 COOKIE_SIZE_LIMIT = 4096  # name + value, what Chrome, Firefox and Safari keep (RFC 6265 §6.1)
 VERIFIER_COOKIE_PREFIX = "wos-auth-verifier-"
 STATE_TTL = 600
+MAX_PENDING_SIGN_INS = 5  # verifier cookies kept per browser, as authkit-nextjs
 
 
 class AuthKitCore:
@@ -66,8 +70,10 @@ class AuthKitCore:
         login_hint: str | None = None,
         prompt: str | None = None,
         max_age: int | None = None,
+        cookies: Mapping[str, str] | None = None,
     ) -> SignInRedirect:
-        """The authorize URL and the verifier cookie to set before redirecting to it.
+        """The authorize URL and the cookies to set before redirecting to it: the new verifier
+        cookie, and deletions of the oldest pending ones found in `cookies` (the request's).
 
         `return_to` must be a path on this site (anything else becomes `/`); `screen_hint` is
         `sign-in` or `sign-up`; the rest are passed to the server as named.
@@ -102,7 +108,20 @@ class AuthKitCore:
         query.update({key: value for key, value in optional.items() if value is not None})
         url = f"{self.config.base_url}/user_management/authorize?{urlencode(query)}"
         cookie = self._cookie(self.verifier_cookie_name(state), sealed_verifier, STATE_TTL)
-        return SignInRedirect(url, (cookie,))
+        return SignInRedirect(url, (cookie, *self._stale_verifiers(cookies or {})))
+
+    def _stale_verifiers(self, cookies: Mapping[str, str]) -> list[Cookie]:
+        """Deletions for all but the newest `MAX_PENDING_SIGN_INS - 1` verifier cookies; their
+        age is the seal's expiration field, readable without opening it."""
+        pending = sorted(
+            (
+                (_seal_expiration(value), name)
+                for name, value in cookies.items()
+                if name.startswith(VERIFIER_COOKIE_PREFIX)
+            ),
+            reverse=True,
+        )
+        return [self._cookie(name, "", 0) for _, name in pending[MAX_PENDING_SIGN_INS - 1 :]]
 
     def verifier_cookie_name(self, state: str) -> str:
         return VERIFIER_COOKIE_PREFIX + hashlib.sha256(state.encode()).hexdigest()[:8]
@@ -161,49 +180,6 @@ class AuthKitCore:
 
     def clear_verifier_cookie(self, state: str) -> Cookie:
         return self._cookie(self.verifier_cookie_name(state), "", 0)
-
-    # Refresh ------------------------------------------------------------------------------------
-
-    def refresh_body(self, refresh_token: str, organization_id: str | None) -> dict[str, str]:
-        body = {
-            "grant_type": "refresh_token",
-            "client_id": self.config.client_id,
-            "refresh_token": refresh_token,
-        }
-        if self.config.api_key:
-            body["client_secret"] = self.config.api_key
-        if organization_id:
-            body["organization_id"] = organization_id
-        return body
-
-    def needs_refresh(self, claims: AccessTokenClaims) -> bool:
-        """Whether the token is within the refresh margin of its expiry (authkit-nextjs: 30 s
-        for tokens of 5 minutes or less, else 60 s; here also never more than a tenth of its
-        lifetime, so very short-lived tokens are not refreshed on every request)."""
-        exp, iat = claims.raw["exp"], claims.raw["iat"]
-        margin = self.config.refresh_margin
-        if margin is None:
-            lifetime = max(exp - iat, 0)
-            margin = min(30.0 if lifetime <= 300 else 60.0, lifetime / 10)
-        return bool(exp - self._clock() <= margin)
-
-    @staticmethod
-    def authentication_result(status: int, body: Any) -> dict[str, Any]:
-        """The JSON of a successful `POST /user_management/authenticate`, else
-        `AuthenticationFailed` with the server's error code and message."""
-        if status == 200 and isinstance(body, dict):
-            if (
-                isinstance(body.get("access_token"), str)
-                and isinstance(body.get("refresh_token"), str)
-                and isinstance(body.get("user"), dict)
-                and isinstance(body["user"].get("id"), str)
-            ):
-                return body
-            raise AuthenticationFailed(status, "invalid_response", "no tokens or user", body)
-        fields = body if isinstance(body, dict) else {}
-        error = fields.get("error") or fields.get("code") or f"http_{status}"
-        message = fields.get("error_description") or fields.get("message") or ""
-        raise AuthenticationFailed(status, str(error), str(message), body)
 
     # Cookies ------------------------------------------------------------------------------------
 
@@ -303,6 +279,11 @@ class AuthKitCore:
             if verifier and config.cookie_same_site == "strict"
             else config.cookie_same_site,
         )
+
+
+def _seal_expiration(seal: str) -> int:
+    parts = seal.split("*")
+    return int(parts[5]) if len(parts) == 8 and parts[5].isdigit() else 0
 
 
 def _b64url(data: bytes) -> str:

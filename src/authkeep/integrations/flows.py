@@ -67,6 +67,47 @@ class SessionFlows(AuthKitCore):
         self.api_key_prefixes = api_key_prefixes
         self._flight: SingleFlight[dict[str, Any]] = SingleFlight(config.refresh_reuse_seconds)
 
+    def refresh_body(self, refresh_token: str, organization_id: str | None) -> dict[str, str]:
+        body = {
+            "grant_type": "refresh_token",
+            "client_id": self.config.client_id,
+            "refresh_token": refresh_token,
+        }
+        if self.config.api_key:
+            body["client_secret"] = self.config.api_key
+        if organization_id:
+            body["organization_id"] = organization_id
+        return body
+
+    def needs_refresh(self, claims: AccessTokenClaims) -> bool:
+        """Whether the token is within the refresh margin of its expiry (authkit-nextjs: 30 s
+        for tokens of 5 minutes or less, else 60 s; here also never more than a tenth of its
+        lifetime, so very short-lived tokens are not refreshed on every request)."""
+        exp, iat = claims.raw["exp"], claims.raw["iat"]
+        margin = self.config.refresh_margin
+        if margin is None:
+            lifetime = max(exp - iat, 0)
+            margin = min(30.0 if lifetime <= 300 else 60.0, lifetime / 10)
+        return bool(exp - self._clock() <= margin)
+
+    @staticmethod
+    def authentication_result(status: int, body: Any) -> dict[str, Any]:
+        """The JSON of a successful `POST /user_management/authenticate`, else
+        `AuthenticationFailed` with the server's error code and message."""
+        if status == 200 and isinstance(body, dict):
+            if (
+                isinstance(body.get("access_token"), str)
+                and isinstance(body.get("refresh_token"), str)
+                and isinstance(body.get("user"), dict)
+                and isinstance(body["user"].get("id"), str)
+            ):
+                return body
+            raise AuthenticationFailed(status, "invalid_response", "no tokens or user", body)
+        fields = body if isinstance(body, dict) else {}
+        error = fields.get("error") or fields.get("code") or f"http_{status}"
+        message = fields.get("error_description") or fields.get("message") or ""
+        raise AuthenticationFailed(status, str(error), str(message), body)
+
     def _begin(self, cookies: Mapping[str, str]) -> SessionData | SessionResult:
         data, reason = self.read_session_cookie(cookies)
         if data is not None:

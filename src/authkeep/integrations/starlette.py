@@ -118,7 +118,9 @@ class AuthKitMiddleware:
                 raise
             request = Request(scope)
             if isinstance(error, AuthenticationRequired) and _may_redirect(request, auth):
-                sign_in = self.authkit.sign_in(return_to=request_path(request))
+                sign_in = self.authkit.sign_in(
+                    return_to=request_path(request), cookies=request.cookies
+                )
                 for cookie in sign_in.cookies:
                     auth.set_cookie(cookie)
                 response = redirect(sign_in.url)

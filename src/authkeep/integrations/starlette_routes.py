@@ -84,6 +84,7 @@ async def _login(request: Request, screen_hint: str | None = None) -> Response:
         screen_hint=screen_hint,
         organization_id=query.get("organization_id") or None,
         login_hint=query.get("login_hint") or None,
+        cookies=request.cookies,
     )
     for cookie in sign_in.cookies:
         auth.set_cookie(cookie)
@@ -146,7 +147,9 @@ def _switch_failed(
     body = failure.body if isinstance(failure.body, dict) else {}
     target = body.get("authkit_redirect_url")
     if isinstance(target, str) or failure.error in _SIGN_IN_AGAIN:
-        sign_in = auth.authkit.sign_in(return_to=return_to, organization_id=organization_id)
+        sign_in = auth.authkit.sign_in(
+            return_to=return_to, organization_id=organization_id, cookies=request.cookies
+        )
         for cookie in sign_in.cookies:
             auth.set_cookie(cookie)
         return redirect(target if isinstance(target, str) else sign_in.url, 303)
