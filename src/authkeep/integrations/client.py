@@ -88,7 +88,9 @@ class AuthKitCore:
         state = seal_data(
             {"nonce": nonce, "returnPathname": safe_return_to(return_to)}, password, ttl=STATE_TTL
         )
-        sealed_verifier = seal_data({"nonce": nonce, "codeVerifier": verifier}, password, ttl=600)
+        sealed_verifier = seal_data(
+            {"nonce": nonce, "codeVerifier": verifier}, password, ttl=STATE_TTL
+        )
         query: dict[str, str] = {
             "client_id": self.config.client_id,
             "redirect_uri": self.config.redirect_uri,

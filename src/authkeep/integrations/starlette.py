@@ -82,7 +82,7 @@ _MESSAGES = {
 class AuthKitMiddleware:
     """Puts a `RequestAuth` in each request's scope, adds its cookies to the response, and turns
     the library's errors into responses: a redirect to sign-in for pages, 401/403 JSON for APIs
-    (see authkeep.integrations.starlette_responses)."""
+    (see authkeep.integrations.starlette_support)."""
 
     def __init__(
         self, app: ASGIApp, authkit: AsyncAuthKit, *, api_path_prefixes: Sequence[str] = ("/api/",)
