@@ -28,6 +28,18 @@ class Block(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Block())
 import authkeep, authkeep.crypto.keys, authkeep.crypto.secrets, authkeep.devdata, authkeep.cli
 import authkeep.integrations.sealing, authkeep.integrations.verifier
+import authkeep.integrations, authkeep.integrations.client, authkeep.integrations.flows
+import authkeep.integrations.sync_client, authkeep.integrations.async_client
+import authkeep.integrations.config, authkeep.integrations.session, authkeep.integrations.bearer
+import authkeep.integrations.singleflight
+from authkeep.integrations import AsyncAuthKit, AuthKit
+assert not {"starlette", "fastapi"} & set(sys.modules), "the library core imported a framework"
+try:
+    import authkeep.integrations.starlette
+except ImportError as error:
+    assert "starlette" in str(error), error
+else:
+    raise AssertionError("authkeep.integrations.starlette imported without starlette")
 from authkeep.crypto.keys import generate_signing_key
 assert generate_signing_key("probe").kid
 code = authkeep.cli.main(["migrate"])

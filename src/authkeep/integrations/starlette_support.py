@@ -1,0 +1,157 @@
+"""The Starlette integration's per-request state, and how it answers a refusal: JSON for APIs,
+HTML (or a redirect to sign-in) for pages.
+
+A request is an API request when its path starts with one of the configured prefixes (`/api/` by
+default), when it carries an `Authorization` header, or when it accepts JSON but not HTML. APIs get
+the WorkOS error shape, `{"code": ..., "message": ...}`, and 401s a `WWW-Authenticate` header.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from authkeep.integrations.async_client import AsyncAuthKit
+from authkeep.integrations.bearer import ApiKey, www_authenticate
+from authkeep.integrations.errors import (
+    AuthenticationFailed,
+    AuthenticationRequired,
+    AuthKitError,
+    JwksUnavailable,
+    PermissionDenied,
+    TokenInvalid,
+    VerifierError,
+)
+from authkeep.integrations.session import Cookie, SessionResult
+from authkeep.integrations.verifier import AccessTokenClaims
+
+__all__ = [
+    "SCOPE_KEY",
+    "RequestAuth",
+    "error_page",
+    "error_response",
+    "is_api_request",
+    "redirect",
+    "request_auth",
+    "request_path",
+]
+
+SCOPE_KEY = "authkeep.auth"
+
+_TITLES = {
+    400: "Sign-in failed",
+    401: "Sign-in required",
+    403: "Not allowed",
+    500: "Server misconfigured",
+    502: "Identity server error",
+    503: "Identity server unavailable",
+}
+
+
+class RequestAuth:
+    """One request's authentication state, kept in the ASGI scope by `AuthKitMiddleware`."""
+
+    def __init__(self, authkit: AsyncAuthKit, api_path_prefixes: Sequence[str]) -> None:
+        self.authkit = authkit
+        self.api_path_prefixes = tuple(api_path_prefixes)
+        self._cookies: dict[str, Cookie] = {}
+        self._result: SessionResult | None = None
+        self._bearer: AccessTokenClaims | ApiKey | None = None
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        """Queue a cookie for the response; a later one of the same name replaces it."""
+        self._cookies[cookie.name] = cookie
+
+    @property
+    def cookies(self) -> list[Cookie]:
+        return list(self._cookies.values())
+
+    async def session_result(self, request: Request) -> SessionResult:
+        if self._result is None:
+            self.use(await self.authkit.load_session(request.cookies))
+        assert self._result is not None
+        return self._result
+
+    def use(self, result: SessionResult) -> None:
+        """Make `result` the request's session (after a sign-in, refresh or sign-out)."""
+        self._result = result
+        for cookie in result.cookies:
+            self.set_cookie(cookie)
+
+    async def bearer(self, request: Request) -> AccessTokenClaims | ApiKey:
+        if self._bearer is None:
+            authorization = request.headers.get("authorization")
+            self._bearer = await self.authkit.authenticate_bearer(authorization)
+        return self._bearer
+
+
+def request_auth(request: Request) -> RequestAuth:
+    """The request's `RequestAuth`; a clear error when the middleware is missing."""
+    auth = request.scope.get(SCOPE_KEY)
+    if not isinstance(auth, RequestAuth):
+        raise RuntimeError(
+            "authkeep's dependencies need the middleware: app.add_middleware("
+            "AuthKitMiddleware, authkit=AsyncAuthKit(...))"
+        )
+    return auth
+
+
+def is_api_request(request: Request, api_path_prefixes: Sequence[str]) -> bool:
+    if request.url.path.startswith(tuple(api_path_prefixes)):
+        return True
+    if "authorization" in request.headers:
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def request_path(request: Request) -> str:
+    """The path and query the browser asked for, still percent-encoded (a return path)."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string", b"")
+    return raw.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+
+
+def error_response(
+    request: Request, error: AuthKitError | VerifierError, api_path_prefixes: Sequence[str]
+) -> Response:
+    """The response for an error raised while handling `request` (not the sign-in redirect)."""
+    status, code = _status_and_code(error)
+    message = str(error)
+    headers: dict[str, str] = {}
+    if isinstance(error, AuthenticationRequired) or (
+        isinstance(error, PermissionDenied) and "authorization" in request.headers
+    ):
+        headers["WWW-Authenticate"] = www_authenticate(error)
+    if is_api_request(request, api_path_prefixes):
+        return JSONResponse({"code": code, "message": message}, status, headers=headers)
+    return error_page(status, message, headers)
+
+
+def error_page(status: int, message: str, headers: dict[str, str] | None = None) -> HTMLResponse:
+    title = _TITLES.get(status, "Error")
+    body = (
+        f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{title}</title>'
+        f"<h1>{title}</h1><p>{html.escape(message)}</p></html>"
+    )
+    return HTMLResponse(body, status, headers=headers)
+
+
+def _status_and_code(error: AuthKitError | VerifierError) -> tuple[int, str]:
+    if isinstance(error, AuthenticationFailed):
+        # The identity server refused or failed a call this app made: not the visitor's fault.
+        return 502, error.error
+    if isinstance(error, AuthKitError):
+        return error.status, error.code
+    if isinstance(error, JwksUnavailable):
+        return 503, error.code
+    if isinstance(error, TokenInvalid):
+        return 401, error.code
+    return 500, error.code
+
+
+def redirect(url: str, status: int = 302) -> Response:
+    return Response(status_code=status, headers={"Location": url, "Cache-Control": "no-store"})
