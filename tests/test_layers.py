@@ -32,6 +32,7 @@ import authkeep.integrations, authkeep.integrations.client, authkeep.integration
 import authkeep.integrations.sync_client, authkeep.integrations.async_client
 import authkeep.integrations.config, authkeep.integrations.session, authkeep.integrations.bearer
 import authkeep.integrations.singleflight
+import authkeep.integrations.testing, authkeep.integrations.pytest_plugin
 from authkeep.integrations import AsyncAuthKit, AuthKit
 assert not {"starlette", "fastapi"} & set(sys.modules), "the library core imported a framework"
 try:
