@@ -86,7 +86,8 @@ def test_refusals_over_http(
     port = free_port()
     with AppServer(load_example().create_app(authkit, environ={}), port) as app:
         api = f"{app.url}/api/notes"
-        good = mint_session(env.base_url, env.api_key, email="ada@example.com", ttl=1)
+        # iat is whole seconds: a 1 s token may already be over when it arrives
+        good = mint_session(env.base_url, env.api_key, email="ada@example.com", ttl=3)
         assert httpx.get(api, headers=good.authorization_header()).status_code == 200
 
         def refused(headers: dict[str, str]) -> str:
