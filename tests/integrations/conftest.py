@@ -7,6 +7,7 @@ import pytest
 
 from tests.conformance import ConformanceRecorder
 from tests.integrations.apps import GrantCounter, Site, start_site
+from tests.integrations.flask_apps import FlaskSite, start_flask_site
 from tests.support import LiveServer, start_live_server
 
 
@@ -33,3 +34,13 @@ def site(
     marker = request.node.get_closest_marker("site")
     options: dict[str, Any] = dict(marker.kwargs) if marker else {}
     yield from start_site(database_url, counted_server.base_url, **options)
+
+
+@pytest.fixture
+def flask_site(
+    counted_server: LiveServer, database_url: str, request: pytest.FixtureRequest
+) -> Iterator[FlaskSite]:
+    """A fresh environment and a Flask app for it; `@pytest.mark.flask_site(...)` passes options."""
+    marker = request.node.get_closest_marker("flask_site")
+    options: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    yield from start_flask_site(database_url, counted_server.base_url, **options)

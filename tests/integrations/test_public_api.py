@@ -5,6 +5,7 @@ tests/test_exported_members.py does)."""
 from __future__ import annotations
 
 import authkeep.integrations
+import authkeep.integrations.flask
 import authkeep.integrations.starlette
 
 LIBRARY = {
@@ -70,6 +71,18 @@ STARLETTE = {
     "require_user",
 }
 
+FLASK = {
+    "AuthKitFlask",
+    "bearer_required",
+    "current_principal",
+    "current_session",
+    "current_user",
+    "get_session",
+    "login_required",
+    "permission_required",
+    "role_required",
+}
+
 
 def test_the_library_surface_is_pinned() -> None:
     exported = authkeep.integrations.__all__
@@ -84,6 +97,13 @@ def test_the_starlette_surface_is_pinned() -> None:
     assert set(authkeep.integrations.starlette.__all__) == STARLETTE
     for name in STARLETTE:
         assert callable(getattr(authkeep.integrations.starlette, name)), name
+
+
+def test_the_flask_surface_is_pinned() -> None:
+    exported = authkeep.integrations.flask.__all__
+    assert set(exported) == FLASK and exported == sorted(exported)
+    for name in FLASK:
+        assert getattr(authkeep.integrations.flask, name) is not None, name
 
 
 def test_every_error_has_a_code_and_the_families_are_apart() -> None:

@@ -8,7 +8,8 @@
 * `TokenVerifier` / `AsyncTokenVerifier`: access-token verification with a cached JWKS.
 * `seal_data` / `unseal_data`: iron `Fe26.2` seals, the cookie format of authkit-nextjs.
 * Framework integrations live in their own modules, which need the framework installed:
-  `authkeep.integrations.starlette` (Starlette and FastAPI, `pip install "authkeep[fastapi]"`).
+  `authkeep.integrations.starlette` (Starlette and FastAPI, `pip install "authkeep[fastapi]"`),
+  `authkeep.integrations.flask` (Flask, `pip install "authkeep[flask]"`).
 
 This `__all__` is the public surface; a test pins it.
 """
