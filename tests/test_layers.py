@@ -33,7 +33,8 @@ import authkeep.integrations.sync_client, authkeep.integrations.async_client
 import authkeep.integrations.config, authkeep.integrations.session, authkeep.integrations.bearer
 import authkeep.integrations.singleflight
 from authkeep.integrations import AsyncAuthKit, AuthKit
-assert not {"starlette", "fastapi"} & set(sys.modules), "the library core imported a framework"
+assert not {"starlette", "fastapi", "django", "rest_framework"} & set(sys.modules), \
+    "the library core imported a framework"
 try:
     import authkeep.integrations.starlette
 except ImportError as error:
