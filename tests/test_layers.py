@@ -35,7 +35,8 @@ import authkeep.integrations.config, authkeep.integrations.session, authkeep.int
 import authkeep.integrations.singleflight
 import authkeep.integrations.testing, authkeep.integrations.pytest_plugin
 from authkeep.integrations import AsyncAuthKit, AuthKit
-assert not {"starlette", "fastapi", "flask"} & set(sys.modules), "the library core imported a framework"
+assert not {"starlette", "fastapi", "flask", "django", "rest_framework"} & set(sys.modules), \
+    "the library core imported a framework"
 try:
     import authkeep.integrations.starlette
 except ImportError as error:

@@ -22,7 +22,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def fastapi_example() -> str:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
-    [block] = [b for b in blocks if "AuthKitMiddleware" in b]
+    [block] = [b for b in blocks if "from authkeep.integrations.starlette import" in b]
     return block
 
 

@@ -1,0 +1,88 @@
+"""The Django integration's settings: one `AuthKit` per process, built from `settings.AUTHKEEP`,
+the `WORKOS_*` settings, then the environment.
+
+    AUTHKEEP = {
+        "client_id": "client_01H...",            # any AuthKitConfig field, by its name
+        "redirect_uri": "http://localhost:8000/auth/callback",
+        "api_key_validator": True,               # accept API keys on bearer routes (ask the server)
+        "api_path_prefixes": ["/api/"],          # paths answered with JSON instead of redirects
+        "sign_out_return_to": "/",               # where sign-out lands when none is asked for
+    }
+    # or, as authkit-nextjs names them: WORKOS_CLIENT_ID = ..., WORKOS_COOKIE_PASSWORD = ...
+
+`AUTHKEEP["authkit"]` may also be a ready `AuthKit`. Whatever is not set is read from the
+environment (`AuthKitConfig.from_env`). Changing the settings (`override_settings` in tests)
+drops the cached `AuthKit`.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, fields
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from authkeep.integrations.config import AuthKitConfig
+from authkeep.integrations.errors import ConfigurationError
+from authkeep.integrations.sync_client import AuthKit
+
+__all__ = ["IntegrationSettings", "get_authkit", "integration_settings"]
+
+_CONFIG_FIELDS = tuple(f.name for f in fields(AuthKitConfig))
+_OPTIONS = ("authkit", "api_key_validator", "api_path_prefixes", "sign_out_return_to")
+_lock = threading.Lock()
+_cached: IntegrationSettings | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationSettings:
+    """The `AuthKit` and the options of the Django integration."""
+
+    authkit: AuthKit
+    api_path_prefixes: tuple[str, ...] = ("/api/",)
+    sign_out_return_to: str | None = None
+
+
+def integration_settings() -> IntegrationSettings:
+    """The process's settings, built on first use."""
+    global _cached
+    with _lock:
+        if _cached is None:
+            _cached = _build()
+        return _cached
+
+
+def get_authkit() -> AuthKit:
+    """The process's `AuthKit`: for `authkit.refresh(...)`, `authkit.sign_in(...)`, ..."""
+    return integration_settings().authkit
+
+
+def _build() -> IntegrationSettings:
+    options: dict[str, Any] = dict(getattr(settings, "AUTHKEEP", None) or {})
+    unknown = set(options) - set(_CONFIG_FIELDS) - set(_OPTIONS)
+    if unknown:
+        raise ConfigurationError(f"unknown AUTHKEEP settings: {', '.join(sorted(unknown))}")
+    authkit = options.pop("authkit", None)
+    prefixes = tuple(options.pop("api_path_prefixes", ("/api/",)))
+    sign_out_return_to = options.pop("sign_out_return_to", None)
+    if authkit is None:
+        validator = options.pop("api_key_validator", False)
+        for name in _CONFIG_FIELDS:
+            value = getattr(settings, f"WORKOS_{name.upper()}", None)
+            if name not in options and value is not None:
+                options[name] = value
+        authkit = AuthKit(api_key_validator=validator, **options)
+    elif not isinstance(authkit, AuthKit):
+        raise ConfigurationError("AUTHKEEP['authkit'] must be an authkeep.integrations.AuthKit")
+    return IntegrationSettings(authkit, prefixes, sign_out_return_to)
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    global _cached
+    if setting == "AUTHKEEP" or setting.startswith("WORKOS_"):
+        with _lock:
+            _cached = None
