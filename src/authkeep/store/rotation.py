@@ -231,7 +231,10 @@ class _SqliteRotator:
 
     def __init__(self, path: str) -> None:
         self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # As store/db.py sets for every connection (synchronous is per connection: left at FULL,
+        # each commit would wait for an fsync), except that a busy database answers at once.
         self.connection.execute("PRAGMA foreign_keys=ON")
+        self.connection.execute("PRAGMA synchronous=NORMAL")
         self.connection.execute("PRAGMA busy_timeout=0")
 
     @classmethod
