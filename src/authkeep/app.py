@@ -32,6 +32,7 @@ from authkeep.config import Settings, load_settings
 from authkeep.crypto.keys import SecretBox
 from authkeep.errors import AuthkeepError, MethodNotAllowed, RouteNotFound
 from authkeep.pages import routes as pages
+from authkeep.services.passwords import share_one_allocator_arena
 from authkeep.services.tokens import TokenIssuer
 from authkeep.store.db import create_engines, session_factory
 
@@ -67,6 +68,7 @@ async def _unexpected_error(request: Request, error: Exception) -> Response:
 
 
 def create_app(settings: Settings) -> Starlette:
+    share_one_allocator_arena()
     engine, read_engine = create_engines(settings.database_url)
     state = AppState(
         settings=settings,

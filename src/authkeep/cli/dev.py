@@ -108,6 +108,9 @@ def _ensure_port_free(host: str, port: int) -> None:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     server_imports()
+    from authkeep.services.passwords import share_one_allocator_arena
+
+    share_one_allocator_arena()  # before any thread: this process may serve requests itself
     import uvicorn
 
     from authkeep.app import create_app

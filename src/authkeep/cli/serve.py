@@ -40,6 +40,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     server_imports()
+    from authkeep.services.passwords import share_one_allocator_arena
+
+    share_one_allocator_arena()  # before any thread: this process may serve requests itself
     import uvicorn
 
     from authkeep.config import env_var_name, setting_fields
