@@ -48,7 +48,10 @@ class SmtpSink:
         command += ["--delay", str(self.delay)]
         if self.auth:
             command += ["--user", USER, "--password", PASSWORD]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        # aiosmtpd warns about AUTH without TLS (loopback here): kept beside the inbox.
+        log = (self.directory.parent / f"sink-{self.port}.log").open("a")
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
+        log.close()
         assert self.process.stdout is not None
         assert self.process.stdout.readline().strip() == "ready"
         return self
