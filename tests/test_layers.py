@@ -17,6 +17,7 @@ SERVER_ONLY = [
     "argon2",
     "jinja2",
     "pydantic",
+    "aiosmtplib",
 ]
 
 PROBE = """

@@ -31,6 +31,8 @@ from authkeep.api.wire import error_response, json_response
 from authkeep.config import Settings, load_settings
 from authkeep.crypto.keys import SecretBox
 from authkeep.errors import AuthkeepError, MethodNotAllowed, RouteNotFound
+from authkeep.mail.sender import start_sender
+from authkeep.pages import mailbox
 from authkeep.pages import routes as pages
 from authkeep.services.passwords import share_one_allocator_arena
 from authkeep.services.tokens import TokenIssuer
@@ -81,7 +83,10 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        sender = start_sender(settings, state.sessions)
         yield
+        if sender is not None:
+            await sender.stop()
         await engine.dispose()
         await read_engine.dispose()
 
@@ -97,6 +102,7 @@ def create_app(settings: Settings) -> Starlette:
             *authenticate.routes,
             *sessions.routes,
             *pages.routes,
+            *mailbox.routes,
             *devtools.routes,
             *faults.routes,
         ],

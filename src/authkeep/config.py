@@ -10,13 +10,15 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_DEV_PORT = 8720
 MIN_SECRET_KEY_LENGTH = 32
 
 
-def _setting(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+def _setting(default: Any, help: str, *, secret: bool = False) -> Any:
+    # A secret stays out of the dataclass repr, so a logged Settings never shows it.
+    return field(default=default, metadata={"help": help}, repr=not secret)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,37 @@ class Settings:
     )
     max_body_bytes: int = _setting(1024 * 1024, "Largest accepted request body in bytes.")
     log_level: str = _setting("info", "Log level: debug, info, warning or error.")
+    smtp_url: str = _setting(
+        "",
+        "Where e-mail goes: smtp://user:password@host:587?starttls=true (STARTTLS required), "
+        "smtp://host:25?starttls=false (plain), or smtps://user:password@host:465 (TLS from the "
+        "start). Unset: e-mails wait in the outbox (or, under `authkeep dev`, land in the dev "
+        "mailbox).",
+        secret=True,
+    )
+    mail_from: str = _setting(
+        "", "From address of every e-mail, e.g. 'Acme <no-reply@acme.com>'. Required with SMTP."
+    )
+    dev_mailbox: bool = _setting(
+        False,
+        "Deliver e-mails to the dev mailbox (console and /_authkeep/mailbox) when no SMTP URL "
+        "is set. `authkeep dev` turns it on; `authkeep serve` refuses it.",
+    )
+    mail_poll_seconds: float = _setting(
+        5.0,
+        "Seconds between outbox polls. A mail enqueued on the same node is sent at once; one "
+        "enqueued on another node, or due for a retry, within this time.",
+    )
+    mail_retry_seconds: float = _setting(
+        30.0,
+        "Delay before the first retry of a failed send; each later retry waits twice as long, "
+        "up to an hour.",
+    )
+    mail_lease_seconds: float = _setting(
+        120.0,
+        "How long a node holds the mails it claimed. A node that dies mid-send leaves them to "
+        "the others after this time. Keep it well above the 30-second SMTP timeout.",
+    )
 
     @property
     def base_url(self) -> str:
@@ -82,6 +115,12 @@ def setting_fields() -> list[dataclasses.Field[Any]]:
 
 
 def _coerce(raw: str, default: Any, name: str) -> Any:
+    if isinstance(default, bool):
+        if raw.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.strip().lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"{env_var_name(name)} must be true or false, not {raw!r}")
     if isinstance(default, float):
         try:
             return float(raw)
@@ -122,4 +161,20 @@ def production_problems(settings: Settings) -> list[str]:
         )
     if settings.workers < 1:
         problems.append("--workers / AUTHKEEP_WORKERS must be at least 1")
+    if settings.dev_mailbox:
+        problems.append(
+            "AUTHKEEP_DEV_MAILBOX is on: it shows every e-mail to anyone at /_authkeep/mailbox. "
+            "Unset it and set AUTHKEEP_SMTP_URL instead"
+        )
+    if settings.smtp_url:
+        if urlsplit(settings.smtp_url).scheme not in ("smtp", "smtps"):
+            problems.append(
+                "AUTHKEEP_SMTP_URL must start with smtp:// or smtps://, e.g. "
+                "smtp://user:password@smtp.example.com:587?starttls=true"
+            )
+        if not settings.mail_from:
+            problems.append(
+                "AUTHKEEP_MAIL_FROM is not set: the From address of e-mails, e.g. "
+                "AUTHKEEP_MAIL_FROM='Acme <no-reply@acme.com>'"
+            )
     return problems

@@ -116,7 +116,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
     from authkeep.app import create_app
 
     target = resolve_target(args, require_existing=False)
-    settings = target.settings.replace(host=args.host, port=args.port)
+    # Without AUTHKEEP_SMTP_URL, e-mails land in the dev mailbox (console, /_authkeep/mailbox).
+    settings = target.settings.replace(host=args.host, port=args.port, dev_mailbox=True)
     _ensure_port_free(settings.host, settings.port)
     assert target.data_dir is not None
     seed = None
@@ -142,7 +143,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
     lines = [f"{k}={v}" for k, v in variables.items()]
     print(
         f"authkeep dev: {settings.base_url}  (data in {target.data_dir.path})\n"
-        "Point the WorkOS SDKs here with:\n\n  " + "\n  ".join(lines) + "\n",
+        "Point the WorkOS SDKs here with:\n\n  " + "\n  ".join(lines) + "\n\n"
+        f"E-mails: {settings.base_url}/_authkeep/mailbox"
+        + (" (and sent through AUTHKEEP_SMTP_URL)" if settings.smtp_url else "")
+        + "\n",
         flush=True,
     )
     uvicorn.run(

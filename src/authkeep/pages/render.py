@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,6 +10,7 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from authkeep.branding import branding
 from authkeep.store.models import Environment
 
 
@@ -25,8 +25,6 @@ def templates() -> Any:
     )
 
 
-_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-DEFAULT_COLOR = "#4f46e5"
 SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
@@ -53,18 +51,6 @@ def content_security_policy(form_target: str | None) -> str:
 
 def hosted_cookie_name(environment_id: str) -> str:
     return f"authkeep-session-{environment_id}"
-
-
-def branding(environment: Environment | None) -> dict[str, str | None]:
-    settings = (environment.settings or {}) if environment else {}
-    brand = settings.get("branding") or {}
-    color = brand.get("color") if _COLOR.match(str(brand.get("color", ""))) else DEFAULT_COLOR
-    logo = brand.get("logo_url")
-    return {
-        "name": brand.get("name") or (environment.name if environment else "authkeep"),
-        "color": color,
-        "logo_url": logo if isinstance(logo, str) and logo.startswith("https://") else None,
-    }
 
 
 def render_page(

@@ -396,3 +396,122 @@ class PendingAuthentication(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxEmail(Base):
+    """An e-mail waiting for, or done with, delivery (authkeep.mail: outbox and sender).
+
+    Added in the transaction of the change that causes it, so a mail exists exactly when its
+    change committed. A sender claims due rows by setting `claimed_until` (a lease) and commits
+    that before it talks SMTP; a node that dies mid-send leaves the row to be claimed again once
+    the lease has passed.
+    """
+
+    __tablename__ = "outbox_emails"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = _env_fk()
+    to: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    template: Mapped[str] = mapped_column(String(40))
+    # pending -> sent, or pending -> failed after the last attempt (authkeep.mail.sender).
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+Index("ix_outbox_emails_due", OutboxEmail.status, OutboxEmail.next_attempt_at)
+
+
+def _user_fk(ondelete: str = "CASCADE", index: bool = True) -> Mapped[Any]:
+    return mapped_column(String(64), ForeignKey("users.id", ondelete=ondelete), index=index)
+
+
+class MagicAuthCode(Timestamps, Base):
+    """A Magic Auth one-time code (CONTRACT.md §6.6), redeemed by the magic-auth grant (§3.2).
+
+    `code_hash` (SHA-256, compared in constant time) checks a presented code; `code_encrypted`
+    (SecretBox, associated data = the row's id) exists because `GET /user_management/magic_auth/
+    {id}` returns the code, so apps that send their own e-mails can read it.
+    """
+
+    __tablename__ = "magic_auth_codes"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # magic_auth_...
+    environment_id: Mapped[str] = _env_fk()
+    user_id: Mapped[str] = _user_fk()
+    email: Mapped[str] = mapped_column(String(320))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    code_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class EmailVerification(Timestamps, Base):
+    """A six-digit code proving a user owns their e-mail (§6.1, the 403
+    `email_verification_required` of §3.6 and the email-verification grant). Code stored as for
+    Magic Auth: `GET /user_management/email_verification/{id}` returns it."""
+
+    __tablename__ = "email_verifications"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # email_verification_...
+    environment_id: Mapped[str] = _env_fk()
+    user_id: Mapped[str] = _user_fk()
+    email: Mapped[str] = mapped_column(String(320))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    code_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class PasswordReset(Timestamps, Base):
+    """A password-reset token (§6.7). Looked up by `token_hash` on confirm; `token_encrypted`
+    because `GET /user_management/password_reset/{id}` returns `password_reset_token` and the
+    `password_reset_url` built from it."""
+
+    __tablename__ = "password_resets"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # password_reset_...
+    environment_id: Mapped[str] = _env_fk()
+    user_id: Mapped[str] = _user_fk()
+    email: Mapped[str] = mapped_column(String(320))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Invitation(Timestamps, Base):
+    """An invitation (§6.5). `state` stores pending, accepted or revoked; the wire's `expired`
+    is computed from `expires_at` for a pending one. Every invitation object carries `token` and
+    `accept_invitation_url`, so the token is kept encrypted (associated data = the row's id)
+    beside the hash that `GET .../invitations/by_token/{token}` and `invitation_token` look up."""
+
+    __tablename__ = "invitations"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # invitation_...
+    environment_id: Mapped[str] = _env_fk()
+    email: Mapped[str] = mapped_column(String(320))
+    email_normalized: Mapped[str] = mapped_column(String(320))
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    organization_id: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    role_slug: Mapped[str | None] = mapped_column(String(200))
+    inviter_user_id: Mapped[str | None] = _user_fk("SET NULL", index=False)
+    accepted_user_id: Mapped[str | None] = _user_fk("SET NULL", index=False)
+    locale: Mapped[str | None] = mapped_column(String(35))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+Index("ix_invitations_env_email", Invitation.environment_id, Invitation.email_normalized)
