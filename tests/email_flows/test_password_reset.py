@@ -14,6 +14,7 @@ import pytest
 from workos import WorkOSClient
 from workos._errors import BadRequestError, NotFoundError, UnprocessableEntityError
 
+from authkeep.cli import main
 from authkeep.store.models import PasswordReset
 from tests.email_flows.reset_support import (
     link_in,
@@ -36,10 +37,11 @@ from tests.signin.hosted import (
     signin_environment,
     submit_sign_in,
 )
-from tests.support import LiveServer, TestEnvironment
+from tests.support import SECRET, LiveServer, TestEnvironment
 
 __all__ = ["mail_server", "sink"]  # fixtures, used by name
 NEW_PASSWORD = "a brand new passphrase 42"
+APP_RESET_PAGE = "https://app.example.com/reset?from=mail"
 
 
 @pytest.fixture
@@ -198,27 +200,32 @@ def test_a_reset_ends_every_session_by_default(
 
 
 def test_sessions_are_kept_when_the_setting_is_off(
-    mail_server: LiveServer, database_url: str
+    env: TestEnvironment,
+    admin: httpx.Client,
+    sdk: WorkOSClient,
+    browser: httpx.Client,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    env = signin_environment(
-        database_url, mail_server.base_url, end_sessions_on_password_reset=False
+    monkeypatch.setenv("AUTHKEEP_SECRET_KEY", SECRET)
+    flags = ["--no-end-sessions-on-password-reset", "--password-reset-url", APP_RESET_PAGE]
+    assert (
+        main(["environments", "configure", env.name, *flags, "--database-url", database_url]) == 0
     )
-    sdk = WorkOSClient(api_key=env.api_key, client_id=env.client_id, base_url=env.base_url)
-    with (
-        httpx.Client(
-            base_url=env.base_url, headers={"Authorization": f"Bearer {env.api_key}"}
-        ) as admin,
-        httpx.Client(base_url=env.base_url, follow_redirects=False) as browser,
-    ):
-        email = address()
-        make_user(admin, email)
-        refresh_token = _signed_in_everywhere(env, sdk, browser, email)
-        reset = sdk.user_management.reset_password(email=email)
-        sdk.user_management.confirm_password_reset(
-            token=reset.password_reset_token, new_password=NEW_PASSWORD
-        )
-        refreshed = sdk.user_management.authenticate_with_refresh_token(refresh_token=refresh_token)
-        assert refreshed.refresh_token and refreshed.refresh_token != refresh_token
+    shown = capsys.readouterr().out
+    assert '"end_sessions_on_password_reset": false' in shown and APP_RESET_PAGE in shown
+    email = address()
+    make_user(admin, email)
+    refresh_token = _signed_in_everywhere(env, sdk, browser, email)
+    reset = sdk.user_management.reset_password(email=email)
+    # The app's own reset page gets the token, its query kept.
+    assert reset.password_reset_url == f"{APP_RESET_PAGE}&token={reset.password_reset_token}"
+    sdk.user_management.confirm_password_reset(
+        token=reset.password_reset_token, new_password=NEW_PASSWORD
+    )
+    refreshed = sdk.user_management.authenticate_with_refresh_token(refresh_token=refresh_token)
+    assert refreshed.refresh_token and refreshed.refresh_token != refresh_token
 
 
 def _forgot(browser: httpx.Client, sign_in_page: httpx.Response, email: str) -> httpx.Response:
