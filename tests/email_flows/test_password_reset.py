@@ -340,3 +340,21 @@ def test_hosted_expired_and_wrong_links_get_a_clear_page(
     url = sdk.user_management.get_authorization_url(provider="authkit", redirect_uri=CALLBACK)
     opened = browser.get(url + "&password_reset_token=wrong")
     assert opened.status_code == 302 and "/authkit/reset-password" in opened.headers["location"]
+
+
+def test_concurrent_confirms_of_one_token_succeed_once(
+    env: TestEnvironment, admin: httpx.Client, sdk: WorkOSClient
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    email = address()
+    make_user(admin, email)
+    token = sdk.user_management.reset_password(email=email).password_reset_token
+
+    def confirm(index: int) -> int:
+        body = {"token": token, "new_password": f"{NEW_PASSWORD} {index}"}
+        return admin.post("/user_management/password_reset/confirm", json=body).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = sorted(pool.map(confirm, range(4)))
+    assert statuses == [200, 400, 400, 400]
