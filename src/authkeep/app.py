@@ -21,6 +21,7 @@ from authkeep.api import (
     jwks,
     memberships,
     organizations,
+    password_reset,
     roles,
     sessions,
     users,
@@ -33,6 +34,7 @@ from authkeep.crypto.keys import SecretBox
 from authkeep.errors import AuthkeepError, MethodNotAllowed, RouteNotFound
 from authkeep.mail.sender import start_sender
 from authkeep.pages import mailbox
+from authkeep.pages import password_reset as password_reset_pages
 from authkeep.pages import routes as pages
 from authkeep.services.passwords import share_one_allocator_arena
 from authkeep.services.tokens import TokenIssuer
@@ -100,8 +102,10 @@ def create_app(settings: Settings) -> Starlette:
             *roles.routes,
             *environment_config.routes,
             *authenticate.routes,
+            *password_reset.routes,
             *sessions.routes,
             *pages.routes,
+            *password_reset_pages.routes,
             *mailbox.routes,
             *devtools.routes,
             *faults.routes,

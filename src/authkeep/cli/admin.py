@@ -127,6 +127,8 @@ def cmd_environments(args: argparse.Namespace) -> int:
                 brand_name=args.brand_name,
                 brand_logo_url=args.brand_logo_url,
                 brand_color=args.brand_color,
+                end_sessions_on_password_reset=args.end_sessions_on_password_reset,
+                password_reset_url=args.password_reset_url,
             )
             environment = await env_service.configure_environment(session, environment, changes)
             shown = {
@@ -196,6 +198,15 @@ def register(commands: Any) -> None:
     envs.add_argument("--brand-name", help="name shown on the hosted pages")
     envs.add_argument("--brand-logo-url", help="https URL of a logo for the hosted pages")
     envs.add_argument("--brand-color", help="accent colour of the hosted pages, like #4f46e5")
+    envs.add_argument(
+        "--end-sessions-on-password-reset",
+        action=argparse.BooleanOptionalAction,
+        help="whether a password reset signs the user out everywhere (default: yes)",
+    )
+    envs.add_argument(
+        "--password-reset-url",
+        help="your own reset page, which gets ?token=...; an empty value restores the hosted one",
+    )
     data_options(envs, env=False)
     envs.set_defaults(handler=cmd_environments)
 

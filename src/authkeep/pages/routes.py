@@ -9,7 +9,7 @@ client, unregistered redirect URI) stay on an authkeep page; the others go back 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -122,6 +122,11 @@ async def authorize_endpoint(request: Request) -> Response:
                 state=error.state,
             )
             return RedirectResponse(target, status_code=302)
+        reset_token = q.get("password_reset_token")
+        if reset_token:  # authkit-js opens the hosted reset page this way (CONTRACT.md §2.1)
+            await session.commit()
+            query = urlencode({"token": reset_token, "request": auth_request.id})
+            return RedirectResponse(f"/authkit/reset-password?{query}", status_code=302)
         hosted = None
         if q.get("prompt") != "login" and auth_request.screen_hint != "sign-up":
             hosted = await find_hosted_session(

@@ -347,6 +347,8 @@ class SignInSettings:
     brand_name: str | None = None
     brand_logo_url: str | None = None
     brand_color: str | None = None
+    end_sessions_on_password_reset: bool | None = None
+    password_reset_url: str | None = None  # "" restores the hosted reset page
 
 
 def check_settings(changes: SignInSettings) -> None:
@@ -370,6 +372,12 @@ def check_settings(changes: SignInSettings) -> None:
         raise ValidationFailed.field("brand_color", "invalid", "Use a colour like #4f46e5.")
     if changes.brand_logo_url and not changes.brand_logo_url.startswith("https://"):
         raise ValidationFailed.field("brand_logo_url", "invalid", "The logo must be an https URL.")
+    if changes.password_reset_url:
+        parts = urlsplit(changes.password_reset_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
+            raise ValidationFailed.field(
+                "password_reset_url", "invalid_uri", "The reset URL must be an http(s) URL."
+            )
 
 
 async def configure_environment(
@@ -384,6 +392,10 @@ async def configure_environment(
     for key in ("signup", "session_max_seconds", "session_idle_seconds"):
         if getattr(changes, key) is not None:
             settings[key] = getattr(changes, key)
+    if changes.end_sessions_on_password_reset is not None:
+        settings["end_sessions_on_password_reset"] = changes.end_sessions_on_password_reset
+    if changes.password_reset_url is not None:
+        settings["password_reset_url"] = changes.password_reset_url or None
     branding = dict(settings.get("branding") or {})
     for key in ("name", "logo_url", "color"):
         value = getattr(changes, f"brand_{key}")

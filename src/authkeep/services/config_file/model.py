@@ -144,6 +144,7 @@ class EnvironmentConfig:
     signup: str | None = None
     sign_in_methods: tuple[str, ...] | None = None
     multiple_roles: bool | None = None
+    end_sessions_on_password_reset: bool | None = None
     branding: Branding | None = None
     permissions: tuple[PermissionConfig, ...] | None = None
     roles: tuple[RoleConfig, ...] | None = None

@@ -120,6 +120,7 @@ def read_environment(name: str, table: Table) -> model.EnvironmentConfig:
     if methods is not None and not methods:
         table.problem((*table.path, "sign_in_methods"), "declare at least one method")
     multiple_roles = table.get("multiple_roles", bool)
+    end_sessions = table.get("end_sessions_on_password_reset", bool)
     branding = _branding(table.table("branding"))
     permissions = _permissions(table)
     roles = _roles(table, permissions)
@@ -150,6 +151,7 @@ def read_environment(name: str, table: Table) -> model.EnvironmentConfig:
         signup=signup,
         sign_in_methods=_unique(table, "sign_in_methods", methods),
         multiple_roles=multiple_roles,
+        end_sessions_on_password_reset=end_sessions,
         branding=branding,
         permissions=permissions,
         roles=roles,

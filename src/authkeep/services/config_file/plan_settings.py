@@ -20,6 +20,7 @@ _SETTINGS_KEYS = {
     "homepage_url": "homepage_url",
     "sign_in_methods": "auth_methods",
     "multiple_roles": "multiple_roles",
+    "end_sessions_on_password_reset": "end_sessions_on_password_reset",
 }
 _DURATIONS = ("access_token_ttl", "session_max_age", "session_idle_timeout")
 _BRANDING = ("name", "logo_url", "color")

@@ -124,6 +124,7 @@ def _environment(env: model.EnvironmentConfig) -> list[str]:
             "signup": env.signup,
             "sign_in_methods": env.sign_in_methods,
             "multiple_roles": env.multiple_roles,
+            "end_sessions_on_password_reset": env.end_sessions_on_password_reset,
         }
     )
     branding = env.branding

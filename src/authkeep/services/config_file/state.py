@@ -42,6 +42,9 @@ def sign_in_values(
         "signup": str(settings.get("signup") or "open").replace("_", "-"),
         "sign_in_methods": tuple(settings.get("auth_methods") or DEFAULT_SIGN_IN_METHODS),
         "multiple_roles": bool(settings.get("multiple_roles", False)),
+        "end_sessions_on_password_reset": bool(
+            settings.get("end_sessions_on_password_reset", True)
+        ),
         "branding": model.Branding(
             branding.get("name"), branding.get("logo_url"), branding.get("color")
         ),
