@@ -8,14 +8,16 @@ person started from, so the done page can lead back to that sign-in.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlencode
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from authkeep.api.state import app_state
+from authkeep.api.state import AppState, app_state
 from authkeep.errors import NotFound, RateLimited
 from authkeep.pages import csrf
 from authkeep.pages.render import render_page
@@ -25,6 +27,8 @@ from authkeep.services.rate_limits import SlidingWindowLimiter
 from authkeep.services.users import find_by_email
 from authkeep.services.validation import normalize_email
 from authkeep.store.models import Environment, PasswordReset
+
+log = logging.getLogger("authkeep")
 
 # Mails per address and forms per client address in 15 minutes: enough for a person who lost
 # a mail, too few to flood someone's inbox.
@@ -76,20 +80,31 @@ async def forgot_submit(request: Request) -> Response:
             response.headers["Retry-After"] = str(limited.retry_after)
             return response
         _limiter(request, "reset_forms_ip", FORMS_PER_IP).hit(_client_ip(request))
-        address_key = f"{environment.id}:{normalize_email(email)}"
-        user = await find_by_email(session, environment.id, email)
-        if user is not None and _may_mail(request, address_key):
-            state = app_state(request)
+        may_mail = _may_mail(request, f"{environment.id}:{normalize_email(email)}")
+    response = _page(request, "forgot_password_sent.html", environment, context)
+    if may_mail:
+        # After the answer is sent: whether the address has an account (a lookup, or a lookup
+        # and a mail) never changes how long the answer takes.
+        response.background = BackgroundTask(
+            _mail_reset_if_known, app_state(request), environment, email, auth_request.id
+        )
+    return response
+
+
+async def _mail_reset_if_known(
+    state: AppState, environment: Environment, email: str, request_id: str
+) -> None:
+    try:
+        async with state.sessions() as session:
+            user = await find_by_email(session, environment.id, email)
+            if user is None:
+                return
             await password_reset.create_password_reset(
-                session,
-                state.box,
-                environment,
-                state.settings.base_url,
-                user,
-                request=auth_request.id,
+                session, state.box, environment, state.settings.base_url, user, request=request_id
             )
             await session.commit()
-    return _page(request, "forgot_password_sent.html", environment, context)
+    except Exception:
+        log.exception("password reset mail for a hosted request failed")
 
 
 def _may_mail(request: Request, address_key: str) -> bool:
