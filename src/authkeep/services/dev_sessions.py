@@ -22,7 +22,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authkeep.errors import AuthkeepError, UnprocessableEntity, ValidationFailed
-from authkeep.integrations.sealing import PasswordError, seal_data
 from authkeep.services.environments import client_for
 from authkeep.services.grants.issue import AUTHENTICATION_METHODS
 from authkeep.services.organizations import get_organization
@@ -174,6 +173,9 @@ def sealed_session(minted: MintedSession, cookie_password: str) -> str:
     }
     if minted.organization_id is not None:
         data["organizationId"] = minted.organization_id
+    # The client library (and its httpx) loads only when a sealed session is asked for.
+    from authkeep.integrations.sealing import PasswordError, seal_data
+
     try:
         return seal_data(data, cookie_password)
     except PasswordError as error:
