@@ -18,6 +18,7 @@ from authkeep.api import (
     environment_config,
     faults,
     health,
+    invitations,
     jwks,
     memberships,
     organizations,
@@ -32,6 +33,7 @@ from authkeep.config import Settings, load_settings
 from authkeep.crypto.keys import SecretBox
 from authkeep.errors import AuthkeepError, MethodNotAllowed, RouteNotFound
 from authkeep.mail.sender import start_sender
+from authkeep.pages import invitation as invitation_pages
 from authkeep.pages import mailbox
 from authkeep.pages import routes as pages
 from authkeep.services.passwords import share_one_allocator_arena
@@ -97,11 +99,13 @@ def create_app(settings: Settings) -> Starlette:
             *users.routes,
             *organizations.routes,
             *memberships.routes,
+            *invitations.routes,
             *roles.routes,
             *environment_config.routes,
             *authenticate.routes,
             *sessions.routes,
             *pages.routes,
+            *invitation_pages.routes,
             *mailbox.routes,
             *devtools.routes,
             *faults.routes,
