@@ -18,6 +18,7 @@ from authkeep.api import (
     environment_config,
     faults,
     health,
+    invitations,
     jwks,
     memberships,
     organizations,
@@ -33,6 +34,7 @@ from authkeep.config import Settings, load_settings
 from authkeep.crypto.keys import SecretBox
 from authkeep.errors import AuthkeepError, MethodNotAllowed, RouteNotFound
 from authkeep.mail.sender import start_sender
+from authkeep.pages import invitation as invitation_pages
 from authkeep.pages import mailbox
 from authkeep.pages import password_reset as password_reset_pages
 from authkeep.pages import routes as pages
@@ -99,6 +101,7 @@ def create_app(settings: Settings) -> Starlette:
             *users.routes,
             *organizations.routes,
             *memberships.routes,
+            *invitations.routes,
             *roles.routes,
             *environment_config.routes,
             *authenticate.routes,
@@ -106,6 +109,7 @@ def create_app(settings: Settings) -> Starlette:
             *sessions.routes,
             *pages.routes,
             *password_reset_pages.routes,
+            *invitation_pages.routes,
             *mailbox.routes,
             *devtools.routes,
             *faults.routes,

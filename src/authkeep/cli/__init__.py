@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from authkeep.cli import admin, config, dev, doctor, serve, tokens
+from authkeep.cli import admin, config, dev, doctor, invite, serve, tokens
 from authkeep.cli.common import CliError
 from authkeep.errors import AuthkeepError
 
-COMMAND_MODULES = (dev, admin, config, serve, tokens, doctor)
+COMMAND_MODULES = (dev, admin, config, serve, tokens, doctor, invite)
 
 
 def build_parser() -> argparse.ArgumentParser:

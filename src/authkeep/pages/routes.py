@@ -19,8 +19,14 @@ from authkeep.api.state import AppState, app_state
 from authkeep.api.wire import read_body
 from authkeep.errors import AuthkeepError, BadRequest, RateLimited
 from authkeep.pages import csrf
+from authkeep.pages import invitation as invitations
 from authkeep.pages.render import hosted_cookie_name, render_page
 from authkeep.services import authorize, users
+from authkeep.services.invitation_acceptance import (
+    InvitationEmailMismatch,
+    InvitationInvalid,
+    accept,
+)
 from authkeep.services.sessions import has_active_membership
 from authkeep.services.signin import (
     InvalidCredentials,
@@ -30,7 +36,14 @@ from authkeep.services.signin import (
     create_hosted_session,
     find_hosted_session,
 )
-from authkeep.store.models import AuthorizationRequest, Environment, HostedSession, User, utcnow
+from authkeep.store.models import (
+    AuthorizationRequest,
+    Environment,
+    HostedSession,
+    Invitation,
+    User,
+    utcnow,
+)
 
 HOSTED_COOKIE_SECONDS = 7 * 24 * 3600
 SIGN_UP_REFUSED = (
@@ -127,6 +140,16 @@ async def authorize_endpoint(request: Request) -> Response:
             await session.commit()
             query = urlencode({"token": reset_token, "request": auth_request.id})
             return RedirectResponse(f"/authkit/reset-password?{query}", status_code=302)
+        invitation_token = q.get("invitation_token")
+        if invitation_token:
+            try:
+                page_url = await invitations.prepare(
+                    session, environment, auth_request, invitation_token
+                )
+            except InvitationInvalid:
+                return invitations.invalid_page(request, environment)
+            await session.commit()
+            return RedirectResponse(page_url, status_code=302)
         hosted = None
         if q.get("prompt") != "login" and auth_request.screen_hint != "sign-up":
             hosted = await find_hosted_session(
@@ -230,12 +253,18 @@ async def sign_in_page(request: Request) -> Response:
     if isinstance(loaded, Response):
         return loaded
     session, environment, auth_request = loaded
-    await session.close()
+    async with session:
+        token = request.query_params.get("invitation_token")
+        try:
+            invitation = await invitations.for_form(session, environment, token)
+        except InvitationInvalid:
+            return invitations.invalid_page(request, environment)
+        extra = await invitations.page_context(session, invitation, token)
     return _page(
         request,
         "sign_in.html",
         environment,
-        _context(auth_request, email=auth_request.login_hint),
+        _context(auth_request, **{"email": auth_request.login_hint, **extra}),
     )
 
 
@@ -246,7 +275,13 @@ async def sign_in_submit(request: Request) -> Response:
     form, session, environment, auth_request = posted
     async with session:
         email, password = form.get("email", "").strip(), form.get("password", "")
-        context = _context(auth_request, email=email)
+        token = form.get("invitation_token") or None
+        try:
+            invitation = await invitations.for_form(session, environment, token)
+        except InvitationInvalid:
+            return invitations.invalid_page(request, environment)
+        extra = await invitations.page_context(session, invitation, token)
+        context = _context(auth_request, **{**extra, "email": email})
         if not email or not password:
             return _page(
                 request,
@@ -282,7 +317,13 @@ async def sign_in_submit(request: Request) -> Response:
             )
             response.headers["Retry-After"] = str(limited.retry_after)
             return response
-        return await _signed_in(request, session, environment, auth_request, user)
+        try:
+            return await _signed_in(request, session, environment, auth_request, user, invitation)
+        except InvitationEmailMismatch:
+            message = invitations.MISMATCH_MESSAGE.format(email=extra["email"])
+            return _page(request, "sign_in.html", environment, {**context, "error": message}, 400)
+        except InvitationInvalid:
+            return invitations.invalid_page(request, environment)
 
 
 async def _signed_in(
@@ -291,8 +332,13 @@ async def _signed_in(
     environment: Environment,
     auth_request: AuthorizationRequest,
     user: User,
+    invitation: Invitation | None = None,
 ) -> Response:
-    """A password was just proven: start the hosted session, then finish the authorize."""
+    """A password was just proven: accept the invitation the form carried, start the hosted
+    session, then finish the authorize."""
+    if invitation is not None:
+        await accept(session, environment, invitation, user)
+        auth_request.organization_id = invitation.organization_id or auth_request.organization_id
     user.last_sign_in_at = utcnow()
     hosted, token = await create_hosted_session(
         session, environment.id, user.id, "password", utcnow()
@@ -312,8 +358,14 @@ async def sign_up_page(request: Request) -> Response:
     if isinstance(loaded, Response):
         return loaded
     session, environment, auth_request = loaded
-    await session.close()
-    if _is_invite_only(environment):
+    async with session:
+        token = request.query_params.get("invitation_token")
+        try:
+            invitation = await invitations.for_form(session, environment, token)
+        except InvitationInvalid:
+            return invitations.invalid_page(request, environment)
+        extra = await invitations.page_context(session, invitation, token)
+    if _is_invite_only(environment) and invitation is None:
         return render_page(
             request,
             "invite_only.html",
@@ -325,7 +377,7 @@ async def sign_up_page(request: Request) -> Response:
         request,
         "sign_up.html",
         environment,
-        _context(auth_request, email=auth_request.login_hint),
+        _context(auth_request, **{"email": auth_request.login_hint, **extra}),
     )
 
 
@@ -335,7 +387,13 @@ async def sign_up_submit(request: Request) -> Response:
         return posted
     form, session, environment, auth_request = posted
     async with session:
-        if _is_invite_only(environment):
+        token = form.get("invitation_token") or None
+        try:
+            invitation = await invitations.for_form(session, environment, token)
+        except InvitationInvalid:
+            return invitations.invalid_page(request, environment)
+        extra = await invitations.page_context(session, invitation, token)
+        if _is_invite_only(environment) and invitation is None:
             return render_page(
                 request,
                 "invite_only.html",
@@ -344,12 +402,14 @@ async def sign_up_submit(request: Request) -> Response:
                 403,
             )
         fields = {
-            "email": form.get("email", "").strip(),
+            # An invitation fixes the address: the one the mail went to.
+            "email": extra.get("email") or form.get("email", "").strip(),
             "password": form.get("password", ""),
             "first_name": form.get("first_name", "").strip() or None,
             "last_name": form.get("last_name", "").strip() or None,
         }
-        context = _context(auth_request, **{k: v for k, v in fields.items() if k != "password"})
+        shown = {k: v for k, v in fields.items() if k != "password"}
+        context = _context(auth_request, **{**extra, **shown})
         try:
             user = await users.create_user(session, environment.id, fields)
         except BadRequest as error:
@@ -374,7 +434,10 @@ async def sign_up_submit(request: Request) -> Response:
                 {**context, "error": "Enter a valid e-mail address."},
                 400,
             )
-        return await _signed_in(request, session, environment, auth_request, user)
+        try:
+            return await _signed_in(request, session, environment, auth_request, user, invitation)
+        except InvitationInvalid:  # used by another request in the meantime
+            return invitations.invalid_page(request, environment)
 
 
 async def _signed_in_for(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from authkeep.errors import InvalidGrant
+from authkeep.services import invitation_acceptance
 from authkeep.services.authorize import CodeReplayed, redeem_code
 from authkeep.services.grants.issue import GrantContext, GrantResult, new_session
 from authkeep.services.sessions import revoke_sessions_of_code
@@ -13,6 +14,9 @@ async def grant(ctx: GrantContext) -> GrantResult:
     code = ctx.text("code")
     if code is None:
         raise InvalidGrant("code is required.")
+    invitation_token = ctx.text("invitation_token")
+    if invitation_token is not None:  # checked before the code is spent (§3.3)
+        await invitation_acceptance.usable(ctx.session, ctx.environment.id, invitation_token)
     try:
         row = await redeem_code(
             ctx.session,
@@ -31,10 +35,16 @@ async def grant(ctx: GrantContext) -> GrantResult:
     user = await ctx.session.get(User, row.user_id)
     if user is None:
         raise InvalidGrant("The user of this code no longer exists.")
+    organization_id = row.organization_id
+    if invitation_token is not None:
+        invitation = await invitation_acceptance.accept_token(
+            ctx.session, ctx.environment, invitation_token, user
+        )
+        organization_id = invitation.organization_id or organization_id
     result = await new_session(
         ctx,
         user,
-        organization_id=row.organization_id,
+        organization_id=organization_id,
         auth_method=row.auth_method,
         auth_time=row.auth_time,
         hosted_session_id=ctx.extra.get("hosted_session_id"),
