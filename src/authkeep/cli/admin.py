@@ -127,6 +127,7 @@ def cmd_environments(args: argparse.Namespace) -> int:
                 brand_name=args.brand_name,
                 brand_logo_url=args.brand_logo_url,
                 brand_color=args.brand_color,
+                email_verification_required=args.email_verification_required,
             )
             environment = await env_service.configure_environment(session, environment, changes)
             shown = {
@@ -196,6 +197,12 @@ def register(commands: Any) -> None:
     envs.add_argument("--brand-name", help="name shown on the hosted pages")
     envs.add_argument("--brand-logo-url", help="https URL of a logo for the hosted pages")
     envs.add_argument("--brand-color", help="accent colour of the hosted pages, like #4f46e5")
+    envs.add_argument(
+        "--email-verification-required",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="sign-in with an unverified e-mail first asks for a code sent to it",
+    )
     data_options(envs, env=False)
     envs.set_defaults(handler=cmd_environments)
 

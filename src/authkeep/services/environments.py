@@ -347,6 +347,7 @@ class SignInSettings:
     brand_name: str | None = None
     brand_logo_url: str | None = None
     brand_color: str | None = None
+    email_verification_required: bool | None = None
 
 
 def check_settings(changes: SignInSettings) -> None:
@@ -381,7 +382,12 @@ async def configure_environment(
     if changes.access_token_ttl is not None:
         environment.access_token_ttl = changes.access_token_ttl
     settings = dict(environment.settings or {})
-    for key in ("signup", "session_max_seconds", "session_idle_seconds"):
+    for key in (
+        "signup",
+        "session_max_seconds",
+        "session_idle_seconds",
+        "email_verification_required",
+    ):
         if getattr(changes, key) is not None:
             settings[key] = getattr(changes, key)
     branding = dict(settings.get("branding") or {})

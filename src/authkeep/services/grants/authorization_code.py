@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from authkeep.errors import InvalidGrant
 from authkeep.services.authorize import CodeReplayed, redeem_code
+from authkeep.services.grants.email_verification import require_verified
 from authkeep.services.grants.issue import GrantContext, GrantResult, new_session
 from authkeep.services.sessions import revoke_sessions_of_code
 from authkeep.store.models import User
@@ -31,6 +32,7 @@ async def grant(ctx: GrantContext) -> GrantResult:
     user = await ctx.session.get(User, row.user_id)
     if user is None:
         raise InvalidGrant("The user of this code no longer exists.")
+    await require_verified(ctx, user, row.auth_method)
     result = await new_session(
         ctx,
         user,
