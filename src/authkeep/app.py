@@ -34,7 +34,7 @@ from authkeep.config import Settings, load_settings
 from authkeep.crypto.keys import SecretBox
 from authkeep.errors import AuthkeepError, MethodNotAllowed, RouteNotFound
 from authkeep.mail.sender import start_sender
-from authkeep.pages import mailbox
+from authkeep.pages import email_codes, mailbox
 from authkeep.pages import routes as pages
 from authkeep.services.passwords import share_one_allocator_arena
 from authkeep.services.tokens import TokenIssuer
@@ -106,6 +106,7 @@ def create_app(settings: Settings) -> Starlette:
             *authenticate.routes,
             *sessions.routes,
             *pages.routes,
+            *email_codes.routes,
             *mailbox.routes,
             *devtools.routes,
             *faults.routes,

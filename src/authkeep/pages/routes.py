@@ -20,7 +20,7 @@ from authkeep.api.wire import read_body
 from authkeep.errors import AuthkeepError, BadRequest, RateLimited
 from authkeep.pages import csrf
 from authkeep.pages.render import hosted_cookie_name, render_page
-from authkeep.services import authorize, users
+from authkeep.services import authorize, email_verification, users
 from authkeep.services.sessions import has_active_membership
 from authkeep.services.signin import (
     InvalidCredentials,
@@ -33,6 +33,7 @@ from authkeep.services.signin import (
 from authkeep.store.models import AuthorizationRequest, Environment, HostedSession, User, utcnow
 
 HOSTED_COOKIE_SECONDS = 7 * 24 * 3600
+TOO_MANY_CODES = "Too many codes were sent to this address. Wait a few minutes, then try again."
 SIGN_UP_REFUSED = (
     "We could not create an account with that e-mail. If you already have one, sign in instead."
 )
@@ -286,11 +287,21 @@ async def _signed_in(
     environment: Environment,
     auth_request: AuthorizationRequest,
     user: User,
+    auth_method: str = "password",
 ) -> Response:
-    """A password was just proven: start the hosted session, then finish the authorize."""
+    """A password (or code) was just proven: start the hosted session, then finish the
+    authorize. An unverified e-mail that must be verified first gets a code and its page."""
+    if email_verification.is_required(environment) and not user.email_verified:
+        try:
+            await email_verification.start(session, app_state(request).box, environment, user)
+        except RateLimited:
+            return _error_page(request, environment, "Too many codes", TOO_MANY_CODES, 429)
+        auth_request.user_id, auth_request.auth_method = user.id, auth_method
+        await session.commit()
+        return RedirectResponse(f"/authkit/verify-email?request={auth_request.id}", status_code=302)
     user.last_sign_in_at = utcnow()
     hosted, token = await create_hosted_session(
-        session, environment.id, user.id, "password", utcnow()
+        session, environment.id, user.id, auth_method, utcnow()
     )
     response = await _complete(request, session, environment, auth_request, hosted)
     await session.commit()
