@@ -15,11 +15,13 @@ from authkeep.api import (
     authenticate,
     browser,
     devtools,
+    email_verification,
     environment_config,
     faults,
     health,
     invitations,
     jwks,
+    magic_auth,
     memberships,
     organizations,
     password_reset,
@@ -34,8 +36,8 @@ from authkeep.config import Settings, load_settings
 from authkeep.crypto.keys import SecretBox
 from authkeep.errors import AuthkeepError, MethodNotAllowed, RouteNotFound
 from authkeep.mail.sender import start_sender
+from authkeep.pages import email_codes, mailbox
 from authkeep.pages import invitation as invitation_pages
-from authkeep.pages import mailbox
 from authkeep.pages import password_reset as password_reset_pages
 from authkeep.pages import routes as pages
 from authkeep.services.passwords import share_one_allocator_arena
@@ -99,6 +101,8 @@ def create_app(settings: Settings) -> Starlette:
             *health.routes,
             *jwks.routes,
             *users.routes,
+            *magic_auth.routes,
+            *email_verification.routes,
             *organizations.routes,
             *memberships.routes,
             *invitations.routes,
@@ -110,6 +114,7 @@ def create_app(settings: Settings) -> Starlette:
             *pages.routes,
             *password_reset_pages.routes,
             *invitation_pages.routes,
+            *email_codes.routes,
             *mailbox.routes,
             *devtools.routes,
             *faults.routes,

@@ -256,3 +256,18 @@ def test_apply_refuses_what_it_must_not_change(
     config.write_text(pinned)
     error = cli("apply", "--file", str(config), "--env", dev, expect=2)
     assert "a client ID never changes" in error
+
+
+def test_email_verification_required_from_the_cli_and_the_file(
+    cli: Cli, names: dict[str, str], tmp_path: Path
+) -> None:
+    cli("environments", "create", names["prod"])
+    shown = cli("environments", "configure", names["prod"], "--email-verification-required")
+    assert '"email_verification_required": true' in shown
+    exported = tmp_path / "exported.toml"
+    cli("export", "--env", names["prod"], "--output", str(exported))
+    assert "email_verification_required = true" in exported.read_text()
+    shown = cli("environments", "configure", names["prod"], "--no-email-verification-required")
+    assert '"email_verification_required": false' in shown
+    plan = cli("apply", "--file", str(exported), "--env", names["prod"])
+    assert "email_verification_required" in plan and "false -> true" in plan

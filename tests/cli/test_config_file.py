@@ -63,8 +63,9 @@ color = "blue"
     assert apply_errors(tmp_path, capsys, text) == [
         "authkeep.toml:3: environments.dev.redirect_uri: unknown field (expected one of: kind, "
         "client_id, homepage_url, redirect_uris, logout_uris, cors_origins, issuer, "
-        "access_token_ttl, session_max_age, session_idle_timeout, signup, sign_in_methods, "
-        "multiple_roles, end_sessions_on_password_reset, branding, permissions, roles, seed)",
+        "access_token_ttl, session_max_age, session_idle_timeout, signup, "
+        "email_verification_required, sign_in_methods, multiple_roles, "
+        "end_sessions_on_password_reset, branding, permissions, roles, seed)",
         "authkeep.toml:4: environments.dev.logout_uris: must be a list, not the string "
         "'http://localhost:3000/'",
         "authkeep.toml:5: environments.dev.access_token_ttl: must be seconds (a number) or a "

@@ -26,6 +26,8 @@ from authkeep.errors import InvalidClient, OAuthError
 from authkeep.services.environments import environment_id_for_api_key
 from authkeep.services.grants import (
     authorization_code,
+    email_verification,
+    magic_auth,
     organization_selection,
     password,
     refresh_token,
@@ -38,6 +40,8 @@ GRANTS: dict[str, Callable[[GrantContext], Awaitable[GrantResult]]] = {
     "refresh_token": refresh_token.grant,
     "password": password.grant,
     organization_selection.GRANT_TYPE: organization_selection.grant,
+    magic_auth.GRANT_TYPE: magic_auth.grant,
+    email_verification.GRANT_TYPE: email_verification.grant,
 }
 
 

@@ -129,6 +129,7 @@ def cmd_environments(args: argparse.Namespace) -> int:
                 brand_color=args.brand_color,
                 end_sessions_on_password_reset=args.end_sessions_on_password_reset,
                 password_reset_url=args.password_reset_url,
+                email_verification_required=args.email_verification_required,
             )
             environment = await env_service.configure_environment(session, environment, changes)
             shown = {
@@ -206,6 +207,12 @@ def register(commands: Any) -> None:
     envs.add_argument(
         "--password-reset-url",
         help="your own reset page, which gets ?token=...; an empty value restores the hosted one",
+    )
+    envs.add_argument(
+        "--email-verification-required",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="sign-in with an unverified e-mail first asks for a code sent to it",
     )
     data_options(envs, env=False)
     envs.set_defaults(handler=cmd_environments)

@@ -17,7 +17,8 @@ from authkeep.store.models import Environment, OutboxEmail
 
 MAX_LISTED = 200
 _LINK = re.compile(r"https?://[^\s<>\"')]+")
-_CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
+# The code ends the first line of both templates; the brand name before it may hold digits.
+_CODE = re.compile(r"(?<!\d)(\d{6})$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,8 @@ class MailboxEntry:
         """The six-digit code of a `magic_auth` or `email_verification` mail."""
         if self.mail.template not in ("magic_auth", "email_verification"):
             return None
-        found = _CODE.search(self.mail.text)
-        return found.group(0) if found else None
+        found = _CODE.search(self.mail.text.split("\n", 1)[0])
+        return found.group(1) if found else None
 
 
 async def list_mails(

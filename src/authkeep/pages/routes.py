@@ -21,7 +21,7 @@ from authkeep.errors import AuthkeepError, BadRequest, RateLimited
 from authkeep.pages import csrf
 from authkeep.pages import invitation as invitations
 from authkeep.pages.render import hosted_cookie_name, render_page
-from authkeep.services import authorize, users
+from authkeep.services import authorize, email_verification, users
 from authkeep.services.invitation_acceptance import (
     InvitationEmailMismatch,
     InvitationInvalid,
@@ -46,6 +46,7 @@ from authkeep.store.models import (
 )
 
 HOSTED_COOKIE_SECONDS = 7 * 24 * 3600
+TOO_MANY_CODES = "Too many codes were sent to this address. Wait a few minutes, then try again."
 SIGN_UP_REFUSED = (
     "We could not create an account with that e-mail. If you already have one, sign in instead."
 )
@@ -333,15 +334,25 @@ async def _signed_in(
     auth_request: AuthorizationRequest,
     user: User,
     invitation: Invitation | None = None,
+    auth_method: str = "password",
 ) -> Response:
-    """A password was just proven: accept the invitation the form carried, start the hosted
-    session, then finish the authorize."""
+    """A password (or code) was just proven: accept the invitation the form carried (which
+    verifies the e-mail), then, if the e-mail must still be verified, send a code and show its
+    page; otherwise start the hosted session and finish the authorize."""
     if invitation is not None:
         await accept(session, environment, invitation, user)
         auth_request.organization_id = invitation.organization_id or auth_request.organization_id
+    if email_verification.is_required(environment) and not user.email_verified:
+        try:
+            await email_verification.start(session, app_state(request).box, environment, user)
+        except RateLimited:
+            return _error_page(request, environment, "Too many codes", TOO_MANY_CODES, 429)
+        auth_request.user_id, auth_request.auth_method = user.id, auth_method
+        await session.commit()
+        return RedirectResponse(f"/authkit/verify-email?request={auth_request.id}", status_code=302)
     user.last_sign_in_at = utcnow()
     hosted, token = await create_hosted_session(
-        session, environment.id, user.id, "password", utcnow()
+        session, environment.id, user.id, auth_method, utcnow()
     )
     response = await _complete(request, session, environment, auth_request, hosted)
     await session.commit()

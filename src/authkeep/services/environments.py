@@ -349,6 +349,7 @@ class SignInSettings:
     brand_color: str | None = None
     end_sessions_on_password_reset: bool | None = None
     password_reset_url: str | None = None  # "" restores the hosted reset page
+    email_verification_required: bool | None = None
 
 
 def check_settings(changes: SignInSettings) -> None:
@@ -389,7 +390,12 @@ async def configure_environment(
     if changes.access_token_ttl is not None:
         environment.access_token_ttl = changes.access_token_ttl
     settings = dict(environment.settings or {})
-    for key in ("signup", "session_max_seconds", "session_idle_seconds"):
+    for key in (
+        "signup",
+        "session_max_seconds",
+        "session_idle_seconds",
+        "email_verification_required",
+    ):
         if getattr(changes, key) is not None:
             settings[key] = getattr(changes, key)
     if changes.end_sessions_on_password_reset is not None:

@@ -142,6 +142,7 @@ class EnvironmentConfig:
     session_max_age: int | None = None
     session_idle_timeout: int | None = None
     signup: str | None = None
+    email_verification_required: bool | None = None
     sign_in_methods: tuple[str, ...] | None = None
     multiple_roles: bool | None = None
     end_sessions_on_password_reset: bool | None = None

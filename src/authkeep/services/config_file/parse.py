@@ -116,6 +116,7 @@ def read_environment(name: str, table: Table) -> model.EnvironmentConfig:
     session_max_age = _duration(table, "session_max_age", "session_max_seconds")
     session_idle_timeout = _duration(table, "session_idle_timeout", "session_idle_seconds")
     signup = _choice(table, "signup", model.SIGNUP_MODES)
+    email_verification_required = table.get("email_verification_required", bool)
     methods = table.strings("sign_in_methods", _sign_in_method)
     if methods is not None and not methods:
         table.problem((*table.path, "sign_in_methods"), "declare at least one method")
@@ -149,6 +150,7 @@ def read_environment(name: str, table: Table) -> model.EnvironmentConfig:
         session_max_age=session_max_age,
         session_idle_timeout=session_idle_timeout,
         signup=signup,
+        email_verification_required=email_verification_required,
         sign_in_methods=_unique(table, "sign_in_methods", methods),
         multiple_roles=multiple_roles,
         end_sessions_on_password_reset=end_sessions,

@@ -15,6 +15,7 @@ _SIGN_IN_FIELDS = {
     "session_max_age": "session_max_seconds",
     "session_idle_timeout": "session_idle_seconds",
     "signup": "signup",
+    "email_verification_required": "email_verification_required",
 }
 _SETTINGS_KEYS = {
     "homepage_url": "homepage_url",

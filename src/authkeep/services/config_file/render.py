@@ -122,6 +122,7 @@ def _environment(env: model.EnvironmentConfig) -> list[str]:
             "session_max_age": _duration(env.session_max_age),
             "session_idle_timeout": _duration(env.session_idle_timeout),
             "signup": env.signup,
+            "email_verification_required": env.email_verification_required or None,
             "sign_in_methods": env.sign_in_methods,
             "multiple_roles": env.multiple_roles,
             "end_sessions_on_password_reset": env.end_sessions_on_password_reset,

@@ -40,6 +40,7 @@ def sign_in_values(
         "session_max_age": int(settings.get("session_max_seconds", DEFAULT_MAX_SESSION_SECONDS)),
         "session_idle_timeout": int(settings.get("session_idle_seconds", DEFAULT_IDLE_SECONDS)),
         "signup": str(settings.get("signup") or "open").replace("_", "-"),
+        "email_verification_required": bool(settings.get("email_verification_required", False)),
         "sign_in_methods": tuple(settings.get("auth_methods") or DEFAULT_SIGN_IN_METHODS),
         "multiple_roles": bool(settings.get("multiple_roles", False)),
         "end_sessions_on_password_reset": bool(

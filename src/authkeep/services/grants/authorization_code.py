@@ -5,6 +5,7 @@ from __future__ import annotations
 from authkeep.errors import InvalidGrant
 from authkeep.services import invitation_acceptance
 from authkeep.services.authorize import CodeReplayed, redeem_code
+from authkeep.services.grants.email_verification import require_verified
 from authkeep.services.grants.issue import GrantContext, GrantResult, new_session
 from authkeep.services.sessions import revoke_sessions_of_code
 from authkeep.store.models import User
@@ -41,6 +42,7 @@ async def grant(ctx: GrantContext) -> GrantResult:
             ctx.session, ctx.environment, invitation_token, user
         )
         organization_id = invitation.organization_id or organization_id
+    await require_verified(ctx, user, row.auth_method)
     result = await new_session(
         ctx,
         user,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from authkeep.errors import InvalidClient, OAuthError
 from authkeep.services import invitation_acceptance
+from authkeep.services.grants.email_verification import require_verified
 from authkeep.services.grants.issue import GrantContext, GrantResult, new_session
 from authkeep.services.grants.organization_selection import selection_required
 from authkeep.services.signin import check_password, choose_organization
@@ -30,6 +31,7 @@ async def grant(ctx: GrantContext) -> GrantResult:
             return await new_session(
                 ctx, user, organization_id=invitation.organization_id, auth_method="password"
             )
+    await require_verified(ctx, user, "password")
     choice = await choose_organization(ctx.session, ctx.environment.id, user.id)
     if choice.needs_selection:
         raise await selection_required(ctx, user, choice.choices, "password")
