@@ -1,14 +1,19 @@
 """A real Django project using authkeep.integrations.django (and DRF), served by Django's threaded
 WSGI server on a free port against a live authkeep; its views are in tests.integrations.django_urls.
 
-Django's settings are process-wide: `configure_django()` sets them once, for this app only (no
-database, no `django.contrib.auth`); each site swaps its `AuthKit` in with `override_settings`.
+Django's settings are process-wide: `configure_django()` sets them once, for this app only;
+each site swaps its `AuthKit` in with `override_settings`. `django.contrib.auth` and a SQLite
+database (in a temporary directory) are installed for the user-model sites
+(`start_django_site(user_model=True)`: `AuthKitBackend`, Django's sessions, `migrate` run); the
+other sites never open that database.
 """
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import django
@@ -16,6 +21,7 @@ import httpx
 import pytest
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.management import call_command
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.test.utils import override_settings
 
@@ -46,8 +52,18 @@ def configure_django() -> None:
         SECRET_KEY="authkeep-django-test-" + "k" * 40,
         ALLOWED_HOSTS=["localhost", "127.0.0.1"],
         ROOT_URLCONF="tests.integrations.django_urls",
-        INSTALLED_APPS=[],
-        DATABASES={},
+        INSTALLED_APPS=[
+            "django.contrib.contenttypes",
+            "django.contrib.auth",
+            "django.contrib.sessions",
+            "authkeep.integrations.django",
+        ],
+        DATABASES={
+            "default": {
+                "ENGINE": "django.db.backends.sqlite3",
+                "NAME": str(Path(tempfile.mkdtemp(prefix="authkeep-django-")) / "app.sqlite3"),
+            }
+        },
         MIDDLEWARE=[
             "django.middleware.csrf.CsrfViewMiddleware",
             "authkeep.integrations.django.AuthKitMiddleware",
@@ -57,6 +73,25 @@ def configure_django() -> None:
         LOGGING_CONFIG=None,
     )
     django.setup()
+
+
+USER_MODEL = {
+    "AUTHENTICATION_BACKENDS": [
+        "authkeep.integrations.django.backends.AuthKitBackend",
+        "django.contrib.auth.backends.ModelBackend",
+    ],
+    "MIDDLEWARE": [
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "authkeep.integrations.django.AuthKitMiddleware",
+    ],
+}
+
+
+def reset_database() -> None:
+    """Migrate the app's SQLite database and empty it, for a user-model site."""
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("flush", verbosity=0, interactive=False)
 
 
 class WsgiServer:
@@ -83,9 +118,15 @@ class QuietHandler(WSGIRequestHandler):
 
 
 def start_django_site(
-    database_url: str, base_url: str, *, access_token_ttl: int = 300, **authkit_options: Any
+    database_url: str,
+    base_url: str,
+    *,
+    access_token_ttl: int = 300,
+    user_model: bool = False,
+    **authkit_options: Any,
 ) -> Iterator[Site]:
-    """Generator for a fixture: an environment, the Django app running for it, an admin client."""
+    """Generator for a fixture: an environment, the Django app running for it, an admin client.
+    With `user_model`, `AuthKitBackend` logs users in to Django (and `update_user` is set)."""
     configure_django()
     port = free_port()
     app_url = f"http://localhost:{port}"
@@ -105,8 +146,14 @@ def start_django_site(
         **authkit_options,
     )
     headers = {"Authorization": f"Bearer {env.api_key}"}
+    options: dict[str, Any] = {"authkit": authkit}
+    overrides: dict[str, Any] = {}
+    if user_model:
+        reset_database()
+        options["update_user"] = "tests.integrations.django_urls.update_user"
+        overrides = USER_MODEL
     with (
-        override_settings(AUTHKEEP={"authkit": authkit}),
+        override_settings(AUTHKEEP=options, **overrides),
         WsgiServer(WSGIHandler(), port),
         httpx.Client(base_url=env.base_url, headers=headers, timeout=10) as admin_client,
     ):

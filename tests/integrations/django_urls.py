@@ -1,5 +1,6 @@
 """The views of the Django test app (tests.integrations.django_app): pages and APIs guarded by
-authkeep.integrations.django, and DRF views with its bearer authentication."""
+authkeep.integrations.django, DRF views with its bearer authentication, and for the user-model
+sites an account page from the model instance and the `update_user` hook."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from authkeep.integrations import ApiKey
+from authkeep.integrations import ApiKey, AuthSession
 from authkeep.integrations.django import (
     PermissionRequiredMixin,
     login_required,
@@ -72,6 +73,47 @@ def csrf(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"token": get_token(request)})
 
 
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    """The logged-in row of the user model (user-model sites)."""
+    user: Any = request.user
+    return JsonResponse(
+        {
+            "model": user._meta.label,
+            "pk": user.pk,
+            "username": user.username,
+            "email": user.email,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "usable_password": user.has_usable_password(),
+            "is_staff": user.is_staff,
+            "groups": sorted(group.name for group in user.groups.all()),
+            "authkeep_user_id": user.authkit_identity.authkeep_user_id,
+            "django_session": request.session.session_key,  # type: ignore[attr-defined]
+        }
+    )
+
+
+def update_user(user: Any, session: AuthSession, created: bool) -> None:
+    """The test app's `AUTHKEEP["update_user"]`: admins are staff, the role is a group."""
+    from django.contrib.auth.models import Group
+
+    user.is_staff = session.role == "admin"
+    user.save(update_fields=["is_staff"])
+    groups = [Group.objects.get_or_create(name=f"role:{session.role}")[0]] if session.role else []
+    user.groups.set(groups)
+
+
+class Account(APIView):
+    permission_classes = [HasPermission.of("posts:write")]
+
+    def get(self, request: Request) -> Response:
+        user: Any = request.user
+        return Response(
+            {"model": user._meta.label, "pk": user.pk, "auth": type(request.auth).__name__}
+        )
+
+
 class Bearer(APIView):
     permission_classes = [IsAuthKitAuthenticated]
 
@@ -103,4 +145,6 @@ urlpatterns = [
     path("csrf", csrf),
     path("api/bearer", Bearer.as_view()),
     path("api/posts", Posts.as_view()),
+    path("account", account),
+    path("api/account", Account.as_view()),
 ]

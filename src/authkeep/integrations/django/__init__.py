@@ -24,6 +24,10 @@ when it is due and rewrites the cookie on the response; `request.auth_session` i
 `PermissionRequiredMixin`, `RoleRequiredMixin`: pages without a session are sent to sign-in and
 back, API requests get 401 JSON, a missing permission 403. DRF classes are in
 `authkeep.integrations.django.drf`. `get_authkit()` is the process's `AuthKit`.
+
+For `request.user` as a row of the project's user model (`django.contrib.auth`), list
+`authkeep.integrations.django.backends.AuthKitBackend` in `AUTHENTICATION_BACKENDS`, install this
+package as an app and put Django's `SessionMiddleware` first: see `backends` and `accounts`.
 """
 
 from __future__ import annotations

@@ -17,7 +17,9 @@ keys when `AUTHKEEP["api_key_validator"]` accepts them); `request.user` is an `A
 `{"code", "message"}` and `WWW-Authenticate: Bearer error="invalid_token", error_description=...`
 naming the problem (expired, forged, another client's). `IsAuthKitAuthenticated` answers a
 request without credentials the same way; `HasPermission.of(...)` adds 403 for a missing
-permission.
+permission. With `AuthKitBackend` (the user-model mode) `AuthKitSessionAuthentication` gives the
+logged-in model instance as `request.user` and the `AuthSession` as `request.auth`; permissions
+and roles are always judged from the session or token, not from Django's permission tables.
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from authkeep.integrations.bearer import bearer_credential, www_authenticate
-from authkeep.integrations.django.conf import get_authkit
+from authkeep.integrations.django.conf import get_authkit, integration_settings
+from authkeep.integrations.django.middleware import request_auth
 from authkeep.integrations.django.users import AuthKitUser
 from authkeep.integrations.errors import AuthenticationRequired, PermissionDenied
+from authkeep.integrations.flows import Principal
 
 __all__ = [
     "AuthKitBearerAuthentication",
@@ -112,7 +116,7 @@ class HasPermission(IsAuthKitAuthenticated):
     def has_permission(self, request: Request, view: Any) -> bool:
         super().has_permission(request, view)
         for permission in self.permissions:
-            if not request.user.has_perm(permission):
+            if not authkit_user(request).has_perm(permission):
                 refusal = PermissionDenied(f"this needs the permission {permission!r}")
                 raise Forbidden(refusal, request)
         return True
@@ -129,7 +133,7 @@ class HasRole(IsAuthKitAuthenticated):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         super().has_permission(request, view)
-        if not request.user.has_role(self.role):
+        if not authkit_user(request).has_role(self.role):
             raise Forbidden(PermissionDenied(f"this needs the role {self.role!r}"), request)
         return True
 
@@ -138,7 +142,7 @@ class AuthKitSessionAuthentication(BaseAuthentication):
     """The browser's session (loaded by `AuthKitMiddleware`) for DRF views, with Django's CSRF
     check on unsafe methods as DRF's `SessionAuthentication` does."""
 
-    def authenticate(self, request: Request) -> tuple[AuthKitUser, Any] | None:
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         session = getattr(request._request, "auth_session", None)
         if session is None:
             return None
@@ -149,4 +153,17 @@ class AuthKitSessionAuthentication(BaseAuthentication):
             raise exceptions.PermissionDenied(
                 {"code": "csrf_failed", "message": "CSRF check failed: send the X-CSRFToken header"}
             )
-        return AuthKitUser.from_principal(session), session
+        if not integration_settings().user_model:
+            return AuthKitUser.from_principal(session), session
+        if request_auth(request._request).refused:
+            refusal = PermissionDenied("this account is disabled in this application")
+            raise Forbidden(refusal, request)
+        return request._request.user, session
+
+
+def authkit_user(request: Request) -> Any:
+    """Whom permissions and roles are judged for: the session's or credential's `AuthKitUser`
+    (`request.user` may be a model instance in the user-model mode)."""
+    if isinstance(request.auth, Principal):
+        return AuthKitUser.from_principal(request.auth)
+    return request.user

@@ -8,7 +8,9 @@
 
 Each request gets `request.auth_session` (an `AuthSession` or None) and `request.user` (an
 `AuthKitUser` or `AnonymousUser`). A refreshed session's cookie (or a cleared one) goes out on
-the response. The library's errors raised by a view become responses: `AuthenticationRequired`
+the response. With `AuthKitBackend` (the user-model mode, see `accounts`) `request.user` is
+instead a row of the user model, logged in and out of Django's session with the cookie. The
+library's errors raised by a view become responses: `AuthenticationRequired`
 on a page (GET) redirects to sign-in and back; on an API request (a path under `/api/`, an
 `Authorization` header, or JSON but not HTML accepted) it is 401 `{"code", "message"}` with
 `WWW-Authenticate: Bearer error=...`; `PermissionDenied` is 403; an unreachable identity
@@ -24,7 +26,12 @@ from django.http import HttpRequest, HttpResponse
 from authkeep.integrations.django.conf import integration_settings
 from authkeep.integrations.django.responses import error_response, is_api_request, redirect
 from authkeep.integrations.django.users import AnonymousUser, AuthKitUser
-from authkeep.integrations.errors import AuthenticationRequired, AuthKitError, VerifierError
+from authkeep.integrations.errors import (
+    AuthenticationRequired,
+    AuthKitError,
+    PermissionDenied,
+    VerifierError,
+)
 from authkeep.integrations.session import AuthSession, Cookie, SessionResult
 
 __all__ = ["AuthKitMiddleware", "RequestAuth", "request_auth"]
@@ -46,6 +53,7 @@ class RequestAuth:
         self.cookies: dict[str, Cookie] = {}
         self.result = SessionResult(None, reason="no_session_cookie")
         self.error: VerifierError | None = None
+        self.refused = False
 
     def set_cookie(self, cookie: Cookie) -> None:
         """Queue a cookie for the response; a later one of the same name replaces it."""
@@ -57,8 +65,13 @@ class RequestAuth:
         for cookie in result.cookies:
             self.set_cookie(cookie)
         session = result.session
-        user = AuthKitUser.from_principal(session) if session else AnonymousUser()
         request.auth_session = session  # type: ignore[attr-defined]
+        if integration_settings().user_model:
+            from authkeep.integrations.django.accounts import sync_login
+
+            self.refused = not sync_login(request, result)
+            return
+        user = AuthKitUser.from_principal(session) if session else AnonymousUser()
         request.user = user  # type: ignore[assignment]
 
     def require_session(self) -> AuthSession:
@@ -68,6 +81,8 @@ class RequestAuth:
         if self.result.session is None:
             reason = self.result.reason or "no_session_cookie"
             raise AuthenticationRequired(reason, MESSAGES.get(reason, "sign in first"))
+        if self.refused:
+            raise PermissionDenied("this account is disabled in this application")
         return self.result.session
 
 
