@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 DEFAULT_DEV_PORT = 8720
 MIN_SECRET_KEY_LENGTH = 32
@@ -67,7 +67,8 @@ class Settings:
         "",
         "Where e-mail goes: smtp://user:password@host:587?starttls=true (STARTTLS required), "
         "smtp://host:25?starttls=false (plain), or smtps://user:password@host:465 (TLS from the "
-        "start). Unset: e-mails wait in the outbox (or, under `authkeep dev`, land in the dev "
+        "start); add ca_file=/path/ca.pem to verify a relay's certificate against an internal CA. "
+        "Unset: e-mails wait in the outbox (or, under `authkeep dev`, land in the dev "
         "mailbox).",
         secret=True,
     )
@@ -167,11 +168,17 @@ def production_problems(settings: Settings) -> list[str]:
             "Unset it and set AUTHKEEP_SMTP_URL instead"
         )
     if settings.smtp_url:
-        if urlsplit(settings.smtp_url).scheme not in ("smtp", "smtps"):
+        from authkeep.mail.transport import parse_smtp_url
+
+        try:
+            smtp = parse_smtp_url(settings.smtp_url)
+        except ValueError as error:
             problems.append(
-                "AUTHKEEP_SMTP_URL must start with smtp:// or smtps://, e.g. "
-                "smtp://user:password@smtp.example.com:587?starttls=true"
+                f"{error}, e.g. smtp://user:password@smtp.example.com:587?starttls=true"
             )
+        else:
+            if smtp.ca_file and not Path(smtp.ca_file).is_file():
+                problems.append(f"AUTHKEEP_SMTP_URL: ca_file {smtp.ca_file} is not a readable file")
         if not settings.mail_from:
             problems.append(
                 "AUTHKEEP_MAIL_FROM is not set: the From address of e-mails, e.g. "

@@ -2,6 +2,7 @@
 accepts to a directory, one file each.
 
     python tests/mail/smtp_sink.py --port 2525 --dir /tmp/inbox [--delay 0.3] [--user u --password p]
+        [--tls starttls|implicit --cert server.pem --key server-key.pem]
 
 The file is written once the DATA is complete; `--delay` then holds back the 250 reply, which
 opens the window in which a sender can die after the server has the mail but before it knows:
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import ssl
 import time
 import uuid
 from pathlib import Path
@@ -55,6 +57,9 @@ async def main() -> None:
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--user")
     parser.add_argument("--password")
+    parser.add_argument("--tls", choices=["starttls", "implicit"])
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
     sink = Sink(args.dir, args.delay)
@@ -66,9 +71,20 @@ async def main() -> None:
             "auth_require_tls": False,  # loopback only
             "auth_exclude_mechanism": ["LOGIN"],
         }
+    server_ssl = None
+    if args.tls:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.cert, args.key)
+        if args.tls == "starttls":  # plain connection, upgraded; nothing else accepted before
+            options.update(tls_context=context, require_starttls=True)
+        else:
+            server_ssl = context
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: SMTP(sink, hostname="sink.test", **options), "127.0.0.1", args.port
+        lambda: SMTP(sink, hostname="sink.test", **options),
+        "127.0.0.1",
+        args.port,
+        ssl=server_ssl,
     )
     print("ready", flush=True)
     async with server:

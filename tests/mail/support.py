@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -24,17 +25,87 @@ USER, PASSWORD = "mailer", "s3cret:pass"
 MAGIC = {"code": "123456", "expires_in_minutes": 10}
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """A test CA and a server certificate it signed for 127.0.0.1."""
+
+    mode: str  # "starttls" or "implicit"
+    ca_file: Path
+    cert: Path
+    key: Path
+
+
+def make_tls_files(directory: Path, mode: str) -> TlsFiles:
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def certificate(subject: str, key: Any, issuer: Any, issuer_key: Any, ca: bool) -> Any:
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(issuer or name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False,
+            )
+        return builder.sign(issuer_key or key, hashes.SHA256())
+
+    ca_key, server_key = (
+        ec.generate_private_key(ec.SECP256R1()),
+        ec.generate_private_key(ec.SECP256R1()),
+    )
+    ca = certificate("authkeep test CA", ca_key, None, None, ca=True)
+    server = certificate("127.0.0.1", server_key, ca.subject, ca_key, ca=False)
+    files = TlsFiles(mode, directory / "ca.pem", directory / "server.pem", directory / "key.pem")
+    files.ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    files.cert.write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    files.key.write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return files
+
+
 class SmtpSink:
     """The sink process (smtp_sink.py): a real SMTP server on a loopback port."""
 
-    def __init__(self, port: int, directory: Path, delay: float = 0.0, auth: bool = True) -> None:
+    def __init__(
+        self,
+        port: int,
+        directory: Path,
+        delay: float = 0.0,
+        auth: bool = True,
+        tls: TlsFiles | None = None,
+    ) -> None:
         self.port, self.directory, self.delay, self.auth = port, directory, delay, auth
+        self.tls = tls
         self.process: subprocess.Popen[str] | None = None
 
     @property
     def url(self) -> str:
         credentials = "mailer:s3cret%3Apass@" if self.auth else ""
-        return f"smtp://{credentials}127.0.0.1:{self.port}?starttls=false"
+        if self.tls is None:
+            return f"smtp://{credentials}127.0.0.1:{self.port}?starttls=false"
+        scheme, query = ("smtps", "") if self.tls.mode == "implicit" else ("smtp", "starttls=true&")
+        return f"{scheme}://{credentials}127.0.0.1:{self.port}?{query}ca_file={self.tls.ca_file}"
 
     def start(self) -> SmtpSink:
         command = [
@@ -48,6 +119,9 @@ class SmtpSink:
         command += ["--delay", str(self.delay)]
         if self.auth:
             command += ["--user", USER, "--password", PASSWORD]
+        if self.tls is not None:
+            command += ["--tls", self.tls.mode, "--cert", str(self.tls.cert)]
+            command += ["--key", str(self.tls.key)]
         # aiosmtpd warns about AUTH without TLS (loopback here): kept beside the inbox.
         log = (self.directory.parent / f"sink-{self.port}.log").open("a")
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)

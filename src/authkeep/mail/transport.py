@@ -7,9 +7,10 @@
 * `smtp://host:587`: STARTTLS when the server offers it.
 * `smtps://user:password@host:465`: TLS from the first byte.
 
-User and password are percent-decoded. Certificates are verified against the system's trust
-store. The password is never logged: `SmtpConfig` leaves it out of its repr and errors name only
-the host and port.
+User and password are percent-decoded. Certificates are always verified: against the system's
+trust store, or against the CA certificates (PEM) in `ca_file` for a relay whose certificate comes
+from an internal CA (`smtps://host:465?ca_file=/etc/ssl/relay-ca.pem`). The password is never
+logged: `SmtpConfig` leaves it out of its repr and errors name only the host and port.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class SmtpConfig:
     start_tls: bool | None  # None: when offered
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None  # CA certificates (PEM) to verify the server with
 
     @property
     def where(self) -> str:
@@ -56,9 +58,12 @@ def parse_smtp_url(url: str) -> SmtpConfig:
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise ValueError("AUTHKEEP_SMTP_URL must look like smtp://host:587 or smtps://host:465")
-    query = {key: values[-1].lower() for key, values in parse_qs(parts.query).items()}
+    raw_query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    unknown = set(raw_query) - {"starttls", "ca_file"}
+    if unknown:
+        raise ValueError(f"AUTHKEEP_SMTP_URL: unknown option {sorted(unknown)[0]!r}")
     implicit = parts.scheme == "smtps"
-    starttls = query.get("starttls")
+    starttls = raw_query["starttls"].lower() if "starttls" in raw_query else None
     if starttls not in (None, "true", "false"):
         raise ValueError("AUTHKEEP_SMTP_URL: starttls must be true or false")
     return SmtpConfig(
@@ -68,6 +73,7 @@ def parse_smtp_url(url: str) -> SmtpConfig:
         start_tls=False if implicit else {"true": True, "false": False, None: None}[starttls],
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
+        ca_file=raw_query.get("ca_file"),
     )
 
 
@@ -104,6 +110,7 @@ class SmtpTransport:
                 start_tls=config.start_tls,
                 username=config.username,
                 password=config.password,
+                cert_bundle=config.ca_file,
                 timeout=SEND_TIMEOUT,
             )
         except aiosmtplib.SMTPRecipientsRefused as error:
