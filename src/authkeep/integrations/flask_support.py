@@ -8,23 +8,15 @@ the WorkOS error shape, `{"code": ..., "message": ...}`, and 401s a `WWW-Authent
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from flask import Flask, Request, Response, current_app, g, jsonify
 
-from authkeep.integrations.bearer import ApiKey, www_authenticate
-from authkeep.integrations.errors import (
-    AuthenticationFailed,
-    AuthenticationRequired,
-    AuthKitError,
-    JwksUnavailable,
-    PermissionDenied,
-    TokenInvalid,
-    VerifierError,
-)
+from authkeep.integrations.bearer import ApiKey
+from authkeep.integrations.errors import AuthKitError, VerifierError
+from authkeep.integrations.refusals import challenge, error_page_html, is_api, status_and_code
 from authkeep.integrations.session import Cookie, SessionResult
 from authkeep.integrations.sync_client import AuthKit
 from authkeep.integrations.verifier import AccessTokenClaims
@@ -43,15 +35,6 @@ __all__ = [
 ]
 
 EXTENSION_KEY = "authkeep"
-
-_TITLES = {
-    400: "Sign-in failed",
-    401: "Sign-in required",
-    403: "Not allowed",
-    500: "Server misconfigured",
-    502: "Identity server error",
-    503: "Identity server unavailable",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +85,10 @@ def request_auth() -> RequestAuth:
 
 
 def is_api_request(request: Request, api_path_prefixes: Sequence[str]) -> bool:
-    if request.path.startswith(tuple(api_path_prefixes)):
-        return True
-    if "Authorization" in request.headers:
-        return True
-    accept = request.headers.get("Accept", "")
-    return "application/json" in accept and "text/html" not in accept
+    headers = request.headers
+    return is_api(
+        request.path, "Authorization" in headers, headers.get("Accept", ""), api_path_prefixes
+    )
 
 
 def request_path(request: Request) -> str:
@@ -124,13 +105,9 @@ def error_response(
     request: Request, error: AuthKitError | VerifierError, api_path_prefixes: Sequence[str]
 ) -> Response:
     """The response for an error raised while handling `request` (not the sign-in redirect)."""
-    status, code = _status_and_code(error)
+    status, code = status_and_code(error)
     message = str(error)
-    headers: dict[str, str] = {}
-    if isinstance(error, AuthenticationRequired) or (
-        isinstance(error, PermissionDenied) and "Authorization" in request.headers
-    ):
-        headers["WWW-Authenticate"] = www_authenticate(error)
+    headers = challenge(error, "Authorization" in request.headers)
     if is_api_request(request, api_path_prefixes):
         response = jsonify({"code": code, "message": message})
         response.status_code = status
@@ -140,25 +117,7 @@ def error_response(
 
 
 def error_page(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    title = _TITLES.get(status, "Error")
-    body = (
-        f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{title}</title>'
-        f"<h1>{title}</h1><p>{html.escape(message)}</p></html>"
-    )
-    return Response(body, status, headers=headers, mimetype="text/html")
-
-
-def _status_and_code(error: AuthKitError | VerifierError) -> tuple[int, str]:
-    if isinstance(error, AuthenticationFailed):
-        # The identity server refused or failed a call this app made: not the visitor's fault.
-        return 502, error.error
-    if isinstance(error, AuthKitError):
-        return error.status, error.code
-    if isinstance(error, JwksUnavailable):
-        return 503, error.code
-    if isinstance(error, TokenInvalid):
-        return 401, error.code
-    return 500, error.code
+    return Response(error_page_html(status, message), status, headers=headers, mimetype="text/html")
 
 
 def redirect(url: str, status: int = 302) -> Response:

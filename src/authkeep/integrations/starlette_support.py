@@ -8,23 +8,15 @@ the WorkOS error shape, `{"code": ..., "message": ...}`, and 401s a `WWW-Authent
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from authkeep.integrations.async_client import AsyncAuthKit
-from authkeep.integrations.bearer import ApiKey, www_authenticate
-from authkeep.integrations.errors import (
-    AuthenticationFailed,
-    AuthenticationRequired,
-    AuthKitError,
-    JwksUnavailable,
-    PermissionDenied,
-    TokenInvalid,
-    VerifierError,
-)
+from authkeep.integrations.bearer import ApiKey
+from authkeep.integrations.errors import AuthKitError, VerifierError
+from authkeep.integrations.refusals import challenge, error_page_html, is_api, status_and_code
 from authkeep.integrations.session import Cookie, SessionResult
 from authkeep.integrations.verifier import AccessTokenClaims
 
@@ -40,15 +32,6 @@ __all__ = [
 ]
 
 SCOPE_KEY = "authkeep.auth"
-
-_TITLES = {
-    400: "Sign-in failed",
-    401: "Sign-in required",
-    403: "Not allowed",
-    500: "Server misconfigured",
-    502: "Identity server error",
-    503: "Identity server unavailable",
-}
 
 
 class RequestAuth:
@@ -100,12 +83,10 @@ def request_auth(request: Request) -> RequestAuth:
 
 
 def is_api_request(request: Request, api_path_prefixes: Sequence[str]) -> bool:
-    if request.url.path.startswith(tuple(api_path_prefixes)):
-        return True
-    if "authorization" in request.headers:
-        return True
-    accept = request.headers.get("accept", "")
-    return "application/json" in accept and "text/html" not in accept
+    headers = request.headers
+    return is_api(
+        request.url.path, "authorization" in headers, headers.get("accept", ""), api_path_prefixes
+    )
 
 
 def request_path(request: Request) -> str:
@@ -119,38 +100,16 @@ def error_response(
     request: Request, error: AuthKitError | VerifierError, api_path_prefixes: Sequence[str]
 ) -> Response:
     """The response for an error raised while handling `request` (not the sign-in redirect)."""
-    status, code = _status_and_code(error)
+    status, code = status_and_code(error)
     message = str(error)
-    headers: dict[str, str] = {}
-    if isinstance(error, AuthenticationRequired) or (
-        isinstance(error, PermissionDenied) and "authorization" in request.headers
-    ):
-        headers["WWW-Authenticate"] = www_authenticate(error)
+    headers = challenge(error, "authorization" in request.headers)
     if is_api_request(request, api_path_prefixes):
         return JSONResponse({"code": code, "message": message}, status, headers=headers)
     return error_page(status, message, headers)
 
 
 def error_page(status: int, message: str, headers: dict[str, str] | None = None) -> HTMLResponse:
-    title = _TITLES.get(status, "Error")
-    body = (
-        f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{title}</title>'
-        f"<h1>{title}</h1><p>{html.escape(message)}</p></html>"
-    )
-    return HTMLResponse(body, status, headers=headers)
-
-
-def _status_and_code(error: AuthKitError | VerifierError) -> tuple[int, str]:
-    if isinstance(error, AuthenticationFailed):
-        # The identity server refused or failed a call this app made: not the visitor's fault.
-        return 502, error.error
-    if isinstance(error, AuthKitError):
-        return error.status, error.code
-    if isinstance(error, JwksUnavailable):
-        return 503, error.code
-    if isinstance(error, TokenInvalid):
-        return 401, error.code
-    return 500, error.code
+    return HTMLResponse(error_page_html(status, message), status, headers=headers)
 
 
 def redirect(url: str, status: int = 302) -> Response:
