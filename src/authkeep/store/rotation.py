@@ -59,9 +59,10 @@ _ROLES_OF_MEMBERSHIP = """
 # The claim's conditions, shared by both backends ({n} are placeholders).
 _CLAIMABLE = """
     token_hash = {token_hash} AND environment_id = {env} AND status = 'active'
-    AND session_id IN (
-        SELECT id FROM sessions
-        WHERE client_id = {client} AND status = 'active' AND expires_at > {now}
+    AND EXISTS (
+        SELECT 1 FROM sessions
+        WHERE sessions.id = refresh_tokens.session_id
+          AND client_id = {client} AND status = 'active' AND expires_at > {now}
           AND last_active_at > {idle_cutoff}
           AND ({organization} IS NULL OR organization_id = {organization})
     )
