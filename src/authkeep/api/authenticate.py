@@ -149,16 +149,21 @@ async def authenticate(request: Request) -> Response:
         quick = await _refresh_in_one_step(request, state, client_id, fields, secret)
         if quick is not None:
             return quick
-    async with state.sessions() as session:
-        client, environment = await _client(state, session, client_id)
+    # The client and its secret are checked on the read connection, and the grant reads there
+    # too where it can: on SQLite the write connection is the process's only one.
+    async with state.read_sessions() as reads, state.sessions() as session:
+        client, environment = await _client(state, reads, client_id)
         client_authenticated = False
-        if secret:
-            owner = await environment_id_for_api_key(session, str(secret))
+        if secret and grant_type != "password":
+            owner = await environment_id_for_api_key(reads, str(secret))
             if owner != environment.id:
                 raise InvalidClient("client_secret is not an API key of this client's environment.")
             client_authenticated = True
         ctx = GrantContext(
             session=session,
+            reads=reads,
+            engine=state.engine,
+            client_secret=str(secret) if secret else None,
             environment=environment,
             client=client,
             client_authenticated=client_authenticated,
@@ -172,7 +177,8 @@ async def authenticate(request: Request) -> Response:
             extra={"refresh_cookie": browser.refresh_cookie(request, client.id)},
         )
         result = await handler(ctx)
-        await session.commit()
+        if session.in_transaction() or session.new or session.dirty or session.deleted:
+            await session.commit()  # a password sign-in may have written without the ORM
     response = json_response(grant_response(result))
     browser.after_grant(request, response, client.id, result)
     return response

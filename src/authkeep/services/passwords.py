@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -123,6 +124,12 @@ async def hash_password(password: str) -> str:
     return await _pool().run(hasher().hash, password)
 
 
+async def rehash(password: str) -> str:
+    """A hash at today's parameters of a password that was just verified. No strength check:
+    refusing a correct password at sign-in because an older policy allowed it helps nobody."""
+    return await _pool().run(hasher().hash, password)
+
+
 def check_imported_hash(password_hash: str, password_hash_type: str) -> str:
     """Accept a hash exported from another system. argon2 hashes are stored as they are."""
     if password_hash_type != "argon2":  # noqa: S105 - a hash format name, not a secret
@@ -164,7 +171,21 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
     return await _pool().run(_verify, password_hash, password)
 
 
+@functools.cache
+def _current_shape() -> tuple[str, int]:
+    """The PHC prefix and length of a hash made today, e.g. `$argon2id$v=19$m=19456,t=2,p=1$`."""
+    current = hasher()
+    prefix = (
+        f"$argon2id$v=19$m={current.memory_cost},t={current.time_cost},p={current.parallelism}$"
+    )
+    salt, digest = (math.ceil(n * 4 / 3) for n in (current.salt_len, current.hash_len))
+    return prefix, len(prefix) + salt + 1 + digest
+
+
 def needs_rehash(password_hash: str) -> bool:
+    prefix, length = _current_shape()
+    if len(password_hash) == length and password_hash.startswith(prefix):
+        return False  # the common case, without parsing the hash
     from argon2.exceptions import InvalidHashError
 
     try:

@@ -52,8 +52,7 @@ class IssuedSession:
     roles: list[tuple[str, int, str | None]] | None = None
 
 
-async def create_session(
-    session: AsyncSession,
+def build_session(
     environment: Environment,
     *,
     client_id: str,
@@ -65,6 +64,7 @@ async def create_session(
     user_agent: str | None,
     hosted_session_id: str | None = None,
 ) -> IssuedSession:
+    """A new session and its first refresh token, not yet added to any database session."""
     now = utcnow()
     max_seconds = _setting(environment, "session_max_seconds", DEFAULT_MAX_SESSION_SECONDS)
     row = Session(
@@ -82,9 +82,44 @@ async def create_session(
         last_active_at=now,
         hosted_session_id=hosted_session_id,
     )
-    session.add(row)
+    return IssuedSession(row, random_token(32))
+
+
+async def add_session(session: AsyncSession, issued: IssuedSession) -> None:
+    """Write a built session, and stage its refresh token for the next flush or commit (the
+    session first: nothing tells the unit of work that the token row depends on it)."""
+    session.add(issued.session)
     await session.flush()
-    return IssuedSession(row, await _new_refresh_token(session, row))
+    _add_refresh_token(session, issued.session, issued.refresh_token)
+
+
+async def create_session(
+    session: AsyncSession,
+    environment: Environment,
+    *,
+    client_id: str,
+    user_id: str,
+    organization_id: str | None,
+    auth_method: str,
+    auth_time: dt.datetime,
+    ip_address: str | None,
+    user_agent: str | None,
+    hosted_session_id: str | None = None,
+) -> IssuedSession:
+    issued = build_session(
+        environment,
+        client_id=client_id,
+        user_id=user_id,
+        organization_id=organization_id,
+        auth_method=auth_method,
+        auth_time=auth_time,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        hosted_session_id=hosted_session_id,
+    )
+    await add_session(session, issued)
+    await session.flush()
+    return issued
 
 
 def _add_refresh_token(session: AsyncSession, user_session: Session, secret: str) -> None:
@@ -97,13 +132,6 @@ def _add_refresh_token(session: AsyncSession, user_session: Session, secret: str
             status="active",
         )
     )
-
-
-async def _new_refresh_token(session: AsyncSession, user_session: Session) -> str:
-    secret = random_token(32)
-    _add_refresh_token(session, user_session, secret)
-    await session.flush()
-    return secret
 
 
 async def has_active_membership(

@@ -33,6 +33,43 @@ class InvalidCredentials(AuthkeepError):
     code = "invalid_credentials"
 
 
+async def find_password_user(
+    session: AsyncSession,
+    limits: PasswordAttemptLimits,
+    environment: Environment,
+    email: str,
+    ip_address: str | None,
+) -> User | None:
+    """Step one of a password check: the attempt limits, then the account (None if unknown).
+
+    Ends the transaction: nothing (on SQLite, the one writer) is held while argon2 runs."""
+    limits.check(environment.id, email, ip_address)
+    user = await find_by_email(session, environment.id, email)
+    await session.commit()
+    return user
+
+
+async def confirm_password(
+    limits: PasswordAttemptLimits,
+    environment: Environment,
+    email: str,
+    password: str,
+    ip_address: str | None,
+    user: User | None,
+) -> str | None:
+    """Step two: `invalid_credentials`, after the same argon2 work, whether the e-mail is
+    unknown, has no password, or the password is wrong. On success, a new hash when the stored
+    one has outdated parameters (the caller stores it), else None."""
+    matches = await passwords.verify_password(user.password_hash if user else None, password)
+    if user is None or not matches:
+        limits.failed(environment.id, email, ip_address)
+        raise InvalidCredentials(f"Invalid credentials for '{email}'.")
+    limits.succeeded(environment.id, email)
+    if user.password_hash and passwords.needs_rehash(user.password_hash):
+        return await passwords.rehash(password)
+    return None
+
+
 async def check_password(
     session: AsyncSession,
     limits: PasswordAttemptLimits,
@@ -41,20 +78,12 @@ async def check_password(
     password: str,
     ip_address: str | None,
 ) -> User:
-    """The user, or `invalid_credentials`: the same answer, after the same argon2 work, whether
-    the e-mail is unknown, has no password, or the password is wrong."""
-    limits.check(environment.id, email, ip_address)
-    user = await find_by_email(session, environment.id, email)
-    # Nothing is written yet: end the transaction so no connection (on SQLite, the one writer)
-    # is held while argon2 runs for ~40 ms in the bounded thread pool.
-    await session.commit()
-    matches = await passwords.verify_password(user.password_hash if user else None, password)
-    if user is None or not matches:
-        limits.failed(environment.id, email, ip_address)
-        raise InvalidCredentials(f"Invalid credentials for '{email}'.")
-    limits.succeeded(environment.id, email)
-    if user.password_hash and passwords.needs_rehash(user.password_hash):
-        user.password_hash = await passwords.hash_password(password)
+    """The user, or `invalid_credentials`: both steps above, the new hash set on the user."""
+    user = await find_password_user(session, limits, environment, email, ip_address)
+    new_hash = await confirm_password(limits, environment, email, password, ip_address, user)
+    assert user is not None  # confirm_password raised otherwise
+    if new_hash is not None:
+        user.password_hash = new_hash
     return user
 
 

@@ -51,7 +51,7 @@ class TokenIssuer:
     def issuer(self, environment: Environment, client_id: str) -> str:
         return environment.issuer or f"{self.base_url}/user_management/{client_id}"
 
-    async def _signing_key(self, session: AsyncSession, environment_id: str) -> CachedKey:
+    async def signing_key(self, session: AsyncSession, environment_id: str) -> CachedKey:
         cached = self._keys.get(environment_id)
         if cached is not None and cached.expires > time.monotonic():
             return cached
@@ -82,7 +82,7 @@ class TokenIssuer:
         lifetime: int | None = None,
     ) -> str:
         """A signed access token; `lifetime` overrides the environment's (minted dev sessions)."""
-        key = await self._signing_key(session, environment.id)
+        key = await self.signing_key(session, environment.id)
         return self.mint_with(key, environment, user_session, claims_extra, lifetime)
 
     def mint_with(

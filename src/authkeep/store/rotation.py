@@ -246,7 +246,7 @@ class _SqliteRotator:
             rotator = cls._by_path[path] = cls(path)
         return rotator
 
-    async def _begin(self) -> bool:
+    async def begin(self) -> bool:
         delay = SQLITE_RETRY_FIRST
         deadline = time.monotonic() + SQLITE_RETRY_DEADLINE
         while True:
@@ -262,7 +262,7 @@ class _SqliteRotator:
             delay = min(delay * 2, SQLITE_RETRY_MAX)
 
     async def rotate(self, r: Rotation) -> Rotated | None:
-        if not await self._begin():
+        if not await self.begin():
             return None
         try:
             result = self._rotate(r)

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from authkeep.crypto.keys import SecretBox
 from authkeep.services.rate_limits import PasswordAttemptLimits
@@ -37,6 +37,11 @@ class GrantContext:
     ip_address: str | None
     user_agent: str | None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Autocommit reads beside `session`: on SQLite they do not take the one write connection.
+    reads: AsyncSession | None = None
+    engine: AsyncEngine | None = None  # for the steps taken without the ORM
+    # The password grant checks the secret in its own first read; other grants get it checked.
+    client_secret: str | None = None
 
     def text(self, name: str) -> str | None:
         value = self.fields.get(name)
