@@ -68,7 +68,7 @@ def test_sign_in_writes_what_the_session_needs(
     assert auth.user.last_sign_in_at is not None
     assert _when(fetched["last_sign_in_at"]) == auth.user.last_sign_in_at
     assert _when(fetched["updated_at"]) == auth.user.updated_at
-    stored, sessions, tokens = _stored(database_url, user["id"])
+    _, sessions, tokens = _stored(database_url, user["id"])
     assert [s.id for s in sessions] == [claims["sid"]]
     session = sessions[0]
     assert (session.status, session.auth_method, session.organization_id) == (
