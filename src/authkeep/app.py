@@ -27,6 +27,7 @@ from authkeep.api import (
     password_reset,
     roles,
     sessions,
+    token_fast_path,
     users,
 )
 from authkeep.api.middleware import RequestIdMiddleware
@@ -132,6 +133,8 @@ def create_app(settings: Settings) -> Starlette:
     app.add_middleware(browser.BrowserCors, state=state)
     # Outermost: the hottest public endpoint skips the rest of the stack on a cache hit.
     app.add_middleware(jwks.JwksFastPath, state=state)
+    # Outermost of all: backends' refreshes, the most frequent request, skip the whole stack.
+    app.add_middleware(token_fast_path.TokenFastPath, state=state)
     app.state.authkeep = state
     return app
 

@@ -45,6 +45,10 @@ GRANTS: dict[str, Callable[[GrantContext], Awaitable[GrantResult]]] = {
 }
 
 
+# Set on the scope by api/token_fast_path.py when it tried the one-step refresh and it declined.
+ONE_STEP_TRIED = "authkeep.refresh_one_step_tried"
+
+
 class UnsupportedGrantType(OAuthError):
     # RFC 6749 names this `unsupported_grant_type`; WorkOS answers `invalid_request` (§3.2).
     error = "invalid_request"
@@ -145,7 +149,7 @@ async def authenticate(request: Request) -> Response:
         raise UnsupportedGrantType(f"grant_type {grant_type!r} is not supported.")
     # Python sends `"client_secret": null` for public clients: null means absent.
     secret = fields.get("client_secret") or bearer_token(request)
-    if grant_type == "refresh_token":
+    if grant_type == "refresh_token" and not request.scope.get("state", {}).get(ONE_STEP_TRIED):
         quick = await _refresh_in_one_step(request, state, client_id, fields, secret)
         if quick is not None:
             return quick

@@ -1,0 +1,170 @@
+"""The refresh grant of a backend, answered straight from ASGI.
+
+Most requests an AuthKit deployment serves are refreshes of live sessions by the apps' backends
+(the SDKs' `authenticate_with_refresh_token`, `session.refresh()`). For those this layer reads the
+body, rotates the token in one database step (store/rotation.py) and answers, skipping the rest of
+the middleware stack and the router. Everything else goes through the app with the body replayed
+exactly as it came: browser requests (an `Origin`: CORS and cookie mode live in the app), other
+grants, bodies that do not parse, injected faults, and every refresh the one step cannot do
+(unknown or rotated tokens, organization switches, ended sessions), which the app then explains.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from authkeep.api.authenticate import ONE_STEP_TRIED as TRIED
+from authkeep.api.authenticate import grant_response
+from authkeep.api.middleware import request_id_of
+from authkeep.api.state import AppState
+from authkeep.api.wire import JSON_TYPE, dumps
+from authkeep.services.grants import refresh_token
+
+PATH = "/user_management/authenticate"
+log = logging.getLogger("authkeep.access")
+
+
+class TokenFastPath:
+    def __init__(self, app: ASGIApp, state: AppState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["path"] != PATH
+            or scope["method"] != "POST"
+            or self.state.faults.routes
+        ):
+            await self.app(scope, receive, send)
+            return
+        content_type = b""
+        authorization = b""
+        for name, value in scope["headers"]:
+            if name == b"origin":
+                await self.app(scope, receive, send)
+                return
+            if name == b"content-type":
+                content_type = value
+            elif name == b"authorization":
+                authorization = value
+        started = time.perf_counter()
+        body, complete = await self._read(receive)
+        answer = None
+        if complete:
+            fields = _fields(body, content_type)
+            if fields is not None and fields.get("grant_type") == "refresh_token":
+                answer = await self._refresh(scope, fields, authorization)
+        if answer is None:
+            await self.app(scope, _replay(body, complete, receive), send)
+            return
+        request_id = request_id_of(scope)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", JSON_TYPE.encode()),
+                    (b"content-length", str(len(answer)).encode()),
+                    (b"x-request-id", request_id.encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": answer})
+        if log.isEnabledFor(logging.INFO):
+            elapsed = (time.perf_counter() - started) * 1000
+            log.info("POST %s 200 %.1fms request_id=%s", PATH, elapsed, request_id)
+
+    async def _read(self, receive: Receive) -> tuple[bytes, bool]:
+        """The body, and whether it is all there and within the size limit (else the app reads
+        the rest and answers, e.g. 413)."""
+        limit = self.state.settings.max_body_bytes
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return b"".join(chunks), False
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                return b"".join(chunks), False
+            if not message.get("more_body", False):
+                return b"".join(chunks), True
+
+    async def _refresh(
+        self, scope: Scope, fields: dict[str, Any], authorization: bytes
+    ) -> bytes | None:
+        """The answer of a refresh done in one step, or None (nothing changed)."""
+        client_id = fields.get("client_id")
+        token = fields.get("refresh_token")
+        organization_id = fields.get("organization_id") or None
+        secret = fields.get("client_secret") or _bearer(authorization)
+        cached = self.state.client_cache.get(client_id) if isinstance(client_id, str) else None
+        if (
+            cached is None
+            or cached[0] <= time.monotonic()
+            or not isinstance(token, str)
+            or not token
+            or not isinstance(organization_id, str | None)
+            or not isinstance(secret, str | None)
+        ):
+            return None
+        scope.setdefault("state", {})[TRIED] = True
+        try:
+            result = await refresh_token.grant_in_one_step(
+                self.state.engine,
+                self.state.box,
+                self.state.issuer,
+                cached[2],
+                cached[1],
+                refresh_token=token,
+                organization_id=organization_id,
+                client_secret=secret,
+            )
+        except Exception:
+            # The app takes the request from the start and answers in the API's error shape.
+            log.exception("the one-step refresh failed; the request goes through the app")
+            scope["state"].pop(TRIED, None)
+            return None
+        return None if result is None else dumps(grant_response(result))
+
+
+def _fields(body: bytes, content_type: bytes) -> dict[str, Any] | None:
+    media = content_type.split(b";")[0].strip().lower()
+    try:
+        if media == b"application/x-www-form-urlencoded":
+            return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        fields = json.loads(body)
+    except ValueError:  # also UnicodeDecodeError and json.JSONDecodeError
+        return None
+    return fields if isinstance(fields, dict) else None
+
+
+def _bearer(authorization: bytes) -> str | None:
+    scheme, _, token = authorization.decode("latin-1").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def _replay(body: bytes, complete: bool, receive: Receive) -> Receive:
+    """A `receive` that gives the app the body already read, then the connection's own events
+    (the rest of a body that was too long, or the disconnect)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": not complete}
+        return await receive()
+
+    return replayed
