@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from authkeep.api.state import app_state
 from authkeep.api.users import user_json
-from authkeep.api.wire import ApiContext, Body, api_key_required, json_response, parse_body
+from authkeep.api.wire import ApiContext, api_key_required, json_response, parse_body
 from authkeep.errors import RouteNotFound, ValidationFailed
 from authkeep.services import dev_sessions
 from authkeep.services.environments import client_for
@@ -32,18 +31,11 @@ def require_development(request: Request, environment: Environment) -> None:
         )
 
 
-class MintSession(Body):
-    user_id: str | None = Field(default=None, max_length=64)
-    email: str | None = Field(default=None, max_length=320)
-    organization_id: str | None = Field(default=None, max_length=64)
-    role_slug: str | None = Field(default=None, max_length=200)
-    access_token_ttl: int | None = None
-    cookie_password: str | None = Field(default=None, max_length=1024)
-
-
 @api_key_required
 async def mint_session(request: Request, ctx: ApiContext) -> Response:
     require_development(request, ctx.environment)
+    from authkeep.api.bodies import MintSession
+
     body, _ = await parse_body(request, MintSession)
     if (body.user_id is None) == (body.email is None):
         raise ValidationFailed.field("user_id", "required", "Send user_id or email (one of them).")

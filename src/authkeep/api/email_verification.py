@@ -4,28 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from authkeep.api.state import app_state
 from authkeep.api.users import user_json
-from authkeep.api.wire import ApiContext, Body, api_key_required, json_response, parse_body
+from authkeep.api.wire import ApiContext, api_key_required, json_response, parse_body
 from authkeep.api.wire import timestamp as ts
 from authkeep.services import email_verification, one_time_codes
 
 
-class SendVerification(Body):
-    locale: str | None = Field(default=None, max_length=35)
-
-
-class ConfirmVerification(Body):
-    code: str = Field(max_length=64)
-
-
 @api_key_required
 async def send_verification(request: Request, ctx: ApiContext) -> Response:
+    from authkeep.api.bodies import SendVerification
+
     await parse_body(request, SendVerification)
     user = await email_verification.send(
         ctx.session, app_state(request).box, ctx.environment, request.path_params["id"]
@@ -35,6 +28,8 @@ async def send_verification(request: Request, ctx: ApiContext) -> Response:
 
 @api_key_required
 async def confirm_verification(request: Request, ctx: ApiContext) -> Response:
+    from authkeep.api.bodies import ConfirmVerification
+
     body, _ = await parse_body(request, ConfirmVerification)
     user = await email_verification.confirm(
         ctx.session, ctx.environment, request.path_params["id"], body.code

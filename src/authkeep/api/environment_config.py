@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from authkeep.api.wire import (
     ApiContext,
-    Body,
     api_key_required,
     json_response,
     list_response,
@@ -47,14 +45,6 @@ def cors_origin_json(row: CorsOrigin) -> dict[str, Any]:
     }
 
 
-class CreateRedirectUri(Body):
-    uri: str = Field(min_length=1, max_length=2048)
-
-
-class CreateCorsOrigin(Body):
-    origin: str = Field(min_length=1, max_length=2048)
-
-
 @api_key_required
 async def list_redirect_uris(request: Request, ctx: ApiContext) -> Response:
     page = await environments.page_redirect_uris(
@@ -65,6 +55,8 @@ async def list_redirect_uris(request: Request, ctx: ApiContext) -> Response:
 
 @api_key_required
 async def create_redirect_uri(request: Request, ctx: ApiContext) -> Response:
+    from authkeep.api.bodies import CreateRedirectUri
+
     body, _ = await parse_body(request, CreateRedirectUri)
     row = await environments.add_redirect_uri(ctx.session, ctx.environment.id, body.uri)
     return json_response(redirect_uri_json(row), 201)
@@ -89,6 +81,8 @@ async def list_cors_origins(request: Request, ctx: ApiContext) -> Response:
 
 @api_key_required
 async def create_cors_origin(request: Request, ctx: ApiContext) -> Response:
+    from authkeep.api.bodies import CreateCorsOrigin
+
     body, _ = await parse_body(request, CreateCorsOrigin)
     row = await environments.add_cors_origin(
         ctx.session, ctx.environment.id, body.origin, conflict_if_exists=True

@@ -12,10 +12,8 @@ The middleware sits inside the request-ID and CORS layers, so an injected answer
 from __future__ import annotations
 
 import json
-from typing import Any
 from urllib.parse import parse_qs
 
-from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -23,23 +21,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authkeep.api.devtools import require_development
 from authkeep.api.state import AppState, app_state
-from authkeep.api.wire import ApiContext, Body, api_key_required, json_response, parse_body
+from authkeep.api.wire import ApiContext, api_key_required, json_response, parse_body
 from authkeep.services.environments import client_for, environment_id_for_api_key
 from authkeep.services.faults import Fault, FaultTable
-
-
-class AddFault(Body):
-    method: str = Field(max_length=10)
-    path: str = Field(max_length=2048)
-    status: int
-    body: dict[str, Any] | None = None
-    headers: dict[str, str] | None = None
-    count: int = 1
 
 
 @api_key_required
 async def add_fault(request: Request, ctx: ApiContext) -> Response:
     require_development(request, ctx.environment)
+    from authkeep.api.bodies import AddFault
+
     body, _ = await parse_body(request, AddFault)
     fault = app_state(request).faults.add(
         ctx.environment.id,

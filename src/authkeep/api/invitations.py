@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -12,7 +11,6 @@ from starlette.routing import Route
 from authkeep.api.state import app_state
 from authkeep.api.wire import (
     ApiContext,
-    Body,
     api_key_required,
     json_response,
     list_response,
@@ -47,23 +45,6 @@ def invitation_json(box: SecretBox, base_url: str, invitation: Invitation) -> di
     }
 
 
-class SendInvitation(Body):
-    email: str = Field(max_length=320)
-    organization_id: str | None = Field(default=None, max_length=64)
-    role_slug: str | None = Field(default=None, max_length=200)
-    expires_in_days: int | None = None
-    inviter_user_id: str | None = Field(default=None, max_length=64)
-    locale: str | None = Field(default=None, max_length=35)
-
-
-class ResendInvitation(Body):
-    locale: str | None = Field(default=None, max_length=35)
-
-
-class NoFields(Body):
-    pass
-
-
 def _render(request: Request, invitation: Invitation, status: int = 200) -> Response:
     state = app_state(request)
     return json_response(invitation_json(state.box, state.settings.base_url, invitation), status)
@@ -85,6 +66,8 @@ async def list_invitations(request: Request, ctx: ApiContext) -> Response:
 
 @api_key_required
 async def send_invitation(request: Request, ctx: ApiContext) -> Response:
+    from authkeep.api.bodies import SendInvitation
+
     body, _ = await parse_body(request, SendInvitation)
     state = app_state(request)
     invitation = await invitations.send_invitation(
@@ -116,6 +99,8 @@ async def find_by_token(request: Request, ctx: ApiContext) -> Response:
 
 @api_key_required
 async def accept_invitation(request: Request, ctx: ApiContext) -> Response:
+    from authkeep.api.bodies import NoFields
+
     await parse_body(request, NoFields)
     invitation = await invitation_acceptance.accept_by_id(
         ctx.session, ctx.environment, request.path_params["id"]
@@ -125,6 +110,8 @@ async def accept_invitation(request: Request, ctx: ApiContext) -> Response:
 
 @api_key_required
 async def revoke_invitation(request: Request, ctx: ApiContext) -> Response:
+    from authkeep.api.bodies import NoFields
+
     await parse_body(request, NoFields)
     invitation = await invitations.revoke_invitation(
         ctx.session, ctx.environment.id, request.path_params["id"]
@@ -134,6 +121,8 @@ async def revoke_invitation(request: Request, ctx: ApiContext) -> Response:
 
 @api_key_required
 async def resend_invitation(request: Request, ctx: ApiContext) -> Response:
+    from authkeep.api.bodies import ResendInvitation
+
     body, _ = await parse_body(request, ResendInvitation)
     state = app_state(request)
     invitation = await invitations.resend_invitation(

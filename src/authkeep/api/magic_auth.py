@@ -8,26 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from authkeep.api.state import app_state
-from authkeep.api.wire import ApiContext, Body, api_key_required, json_response, parse_body
+from authkeep.api.wire import ApiContext, api_key_required, json_response, parse_body
 from authkeep.api.wire import timestamp as ts
 from authkeep.services import magic_auth, one_time_codes
 from authkeep.store.models import MagicAuthCode
-
-
-class CreateMagicAuth(Body):
-    email: str = Field(max_length=320)
-    invitation_token: str | None = Field(default=None, max_length=512)
-    ip_address: str | None = Field(default=None, max_length=64)
-    user_agent: str | None = Field(default=None, max_length=2048)
-    radar_auth_attempt_id: str | None = None
-    signals_id: str | None = None
-    locale: str | None = Field(default=None, max_length=35)
 
 
 def magic_auth_json(row: MagicAuthCode, code: str) -> dict[str, Any]:
@@ -45,6 +34,8 @@ def magic_auth_json(row: MagicAuthCode, code: str) -> dict[str, Any]:
 
 @api_key_required
 async def create_magic_auth(request: Request, ctx: ApiContext) -> Response:
+    from authkeep.api.bodies import CreateMagicAuth
+
     body, _ = await parse_body(request, CreateMagicAuth)
     row, code = await magic_auth.create_magic_auth(
         ctx.session,

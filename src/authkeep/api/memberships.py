@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -12,7 +11,6 @@ from starlette.routing import Route
 from authkeep.api.users import user_json
 from authkeep.api.wire import (
     ApiContext,
-    Body,
     api_key_required,
     json_response,
     list_response,
@@ -45,22 +43,6 @@ def membership_json(membership: OrganizationMembership) -> dict[str, Any]:
     }
 
 
-class CreateMembership(Body):
-    user_id: str
-    organization_id: str
-    role_slug: str | None = None
-    role_slugs: list[str] | None = Field(default=None, max_length=50)
-
-
-class UpdateMembership(Body):
-    role_slug: str | None = None
-    role_slugs: list[str] | None = Field(default=None, max_length=50)
-
-
-class NoFields(Body):
-    pass
-
-
 @api_key_required
 async def list_memberships(request: Request, ctx: ApiContext) -> Response:
     statuses = query_list(request, "statuses")
@@ -83,6 +65,8 @@ async def list_memberships(request: Request, ctx: ApiContext) -> Response:
 
 @api_key_required
 async def create_membership(request: Request, ctx: ApiContext) -> Response:
+    from authkeep.api.bodies import CreateMembership
+
     body, _ = await parse_body(request, CreateMembership)
     membership = await memberships.create_membership(
         ctx.session,
@@ -105,6 +89,8 @@ async def get_membership(request: Request, ctx: ApiContext) -> Response:
 
 @api_key_required
 async def update_membership(request: Request, ctx: ApiContext) -> Response:
+    from authkeep.api.bodies import UpdateMembership
+
     body, _ = await parse_body(request, UpdateMembership)
     membership = await memberships.update_membership(
         ctx.session, ctx.environment, request.path_params["id"], body.role_slug, body.role_slugs
@@ -119,6 +105,8 @@ async def delete_membership(request: Request, ctx: ApiContext) -> Response:
 
 
 async def _set_status(request: Request, ctx: ApiContext, status: str) -> Response:
+    from authkeep.api.bodies import NoFields
+
     await parse_body(request, NoFields)
     membership = await memberships.set_status(
         ctx.session, ctx.environment.id, request.path_params["id"], status

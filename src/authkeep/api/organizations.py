@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from authkeep.api.wire import (
     ApiContext,
-    Body,
     api_key_required,
     json_response,
     list_response,
@@ -56,35 +54,6 @@ def organization_json(organization: Organization) -> dict[str, Any]:
     return body
 
 
-class DomainData(Body):
-    domain: str = Field(max_length=253)
-    state: str | None = None
-
-
-class CreateOrganization(Body):
-    name: str = Field(min_length=1, max_length=512)
-    domain_data: list[DomainData] | None = Field(default=None, max_length=100)
-    domains: list[str] | None = Field(default=None, max_length=100)
-    allow_profiles_outside_organization: bool | None = None
-    metadata: dict[str, str] | None = None
-    external_id: str | None = None
-
-
-class UpdateOrganization(Body):
-    name: str | None = Field(default=None, min_length=1, max_length=512)
-    domain_data: list[DomainData] | None = Field(default=None, max_length=100)
-    domains: list[str] | None = Field(default=None, max_length=100)
-    allow_profiles_outside_organization: bool | None = None
-    metadata: dict[str, str | None] | None = None
-    external_id: str | None = None
-    stripe_customer_id: str | None = Field(default=None, max_length=255)
-
-
-class CreateDomain(Body):
-    domain: str = Field(max_length=253)
-    organization_id: str
-
-
 def _plain(fields: dict[str, Any]) -> dict[str, Any]:
     if fields.get("domain_data") is not None:
         fields["domain_data"] = [d.model_dump() for d in fields["domain_data"]]
@@ -105,6 +74,8 @@ async def list_organizations(request: Request, ctx: ApiContext) -> Response:
 
 @api_key_required
 async def create_organization(request: Request, ctx: ApiContext) -> Response:
+    from authkeep.api.bodies import CreateOrganization
+
     _, fields = await parse_body(request, CreateOrganization)
     organization = await organizations.create_organization(
         ctx.session, ctx.environment.id, _plain(fields)
@@ -130,6 +101,8 @@ async def get_organization_by_external_id(request: Request, ctx: ApiContext) -> 
 
 @api_key_required
 async def update_organization(request: Request, ctx: ApiContext) -> Response:
+    from authkeep.api.bodies import UpdateOrganization
+
     _, fields = await parse_body(request, UpdateOrganization)
     organization = await organizations.update_organization(
         ctx.session, ctx.environment.id, request.path_params["id"], _plain(fields)
@@ -147,6 +120,8 @@ async def delete_organization(request: Request, ctx: ApiContext) -> Response:
 
 @api_key_required
 async def create_domain(request: Request, ctx: ApiContext) -> Response:
+    from authkeep.api.bodies import CreateDomain
+
     body, _ = await parse_body(request, CreateDomain)
     domain = await organizations.create_domain(
         ctx.session, ctx.environment.id, body.organization_id, body.domain

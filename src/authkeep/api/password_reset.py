@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -13,7 +12,6 @@ from authkeep.api.state import app_state
 from authkeep.api.users import user_json
 from authkeep.api.wire import (
     ApiContext,
-    Body,
     api_key_required,
     json_response,
     parse_body,
@@ -42,16 +40,6 @@ def reset_json(issued: password_reset.IssuedReset) -> dict[str, Any]:
     }
 
 
-class CreatePasswordReset(Body):
-    email: str = Field(max_length=320)
-    locale: str | None = Field(default=None, max_length=35)  # one language of mail so far
-
-
-class ConfirmPasswordReset(Body):
-    token: str = Field(max_length=512)
-    new_password: str = Field(max_length=1024)
-
-
 def confirm_limiter(request: Request) -> SlidingWindowLimiter:
     extras = app_state(request).extras
     limiter = extras.get("password_reset_confirms")
@@ -69,6 +57,8 @@ def limiter_key(request: Request, environment_id: str) -> str:
 
 @api_key_required
 async def create_reset(request: Request, ctx: ApiContext) -> Response:
+    from authkeep.api.bodies import CreatePasswordReset
+
     body, _ = await parse_body(request, CreatePasswordReset)
     state = app_state(request)
     issued = await password_reset.create_for_email(
@@ -92,6 +82,8 @@ async def get_reset(request: Request, ctx: ApiContext) -> Response:
 
 @api_key_required
 async def confirm_reset(request: Request, ctx: ApiContext) -> Response:
+    from authkeep.api.bodies import ConfirmPasswordReset
+
     body, _ = await parse_body(request, ConfirmPasswordReset)
     limiter, key = confirm_limiter(request), limiter_key(request, ctx.environment.id)
     limiter.check(key)

@@ -12,7 +12,6 @@ from authkeep.api import browser
 from authkeep.api.state import app_state
 from authkeep.api.wire import (
     ApiContext,
-    Body,
     api_key_required,
     json_response,
     list_response,
@@ -48,12 +47,10 @@ def session_json(row: Session) -> dict[str, Any]:
     return body
 
 
-class RevokeSession(Body):
-    session_id: str
-
-
 @api_key_required
 async def revoke(request: Request, ctx: ApiContext) -> Response:
+    from authkeep.api.bodies import RevokeSession
+
     body, _ = await parse_body(request, RevokeSession)
     await sessions.revoke_session(ctx.session, ctx.environment.id, body.session_id)
     return json_response({})

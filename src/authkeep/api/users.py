@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from authkeep.api.wire import (
     ApiContext,
-    Body,
     api_key_required,
     json_response,
     list_response,
@@ -45,39 +43,6 @@ def user_json(user: User) -> dict[str, Any]:
     }
 
 
-class PasswordFields(Body):
-    password: str | None = Field(default=None, max_length=1024)
-    password_hash: str | None = Field(default=None, max_length=1024)
-    password_hash_type: str | None = None
-    password_salt_position: str | None = None
-
-
-class CreateUser(PasswordFields):
-    email: str = Field(max_length=320)
-    first_name: str | None = Field(default=None, max_length=256)
-    last_name: str | None = Field(default=None, max_length=256)
-    name: str | None = Field(default=None, max_length=512)
-    email_verified: bool | None = None
-    external_id: str | None = None
-    metadata: Metadata | None = None
-    locale: str | None = Field(default=None, max_length=35)
-    # Accepted for SDK compatibility (Radar signals); authkeep does not use them yet.
-    ip_address: str | None = None
-    user_agent: str | None = None
-    signals_id: str | None = None
-
-
-class UpdateUser(PasswordFields):
-    email: str | None = Field(default=None, max_length=320)
-    first_name: str | None = Field(default=None, max_length=256)
-    last_name: str | None = Field(default=None, max_length=256)
-    name: str | None = Field(default=None, max_length=512)
-    email_verified: bool | None = None
-    external_id: str | None = None
-    metadata: MetadataPatch | None = None
-    locale: str | None = Field(default=None, max_length=35)
-
-
 @api_key_required
 async def list_users(request: Request, ctx: ApiContext) -> Response:
     params = request.query_params
@@ -93,6 +58,8 @@ async def list_users(request: Request, ctx: ApiContext) -> Response:
 
 @api_key_required
 async def create_user(request: Request, ctx: ApiContext) -> Response:
+    from authkeep.api.bodies import CreateUser
+
     _, fields = await parse_body(request, CreateUser)
     user = await users.create_user(ctx.session, ctx.environment.id, fields)
     return json_response(user_json(user), 201)
@@ -114,6 +81,8 @@ async def get_user_by_external_id(request: Request, ctx: ApiContext) -> Response
 
 @api_key_required
 async def update_user(request: Request, ctx: ApiContext) -> Response:
+    from authkeep.api.bodies import UpdateUser
+
     _, fields = await parse_body(request, UpdateUser)
     user = await users.update_user(
         ctx.session, ctx.environment.id, request.path_params["id"], fields

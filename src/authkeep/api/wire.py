@@ -10,9 +10,8 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +32,11 @@ from authkeep.errors import (
 from authkeep.services.environments import environment_for_api_key
 from authkeep.store.models import Environment, IdempotencyRecord
 from authkeep.store.pagination import Page, PageRequest
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from authkeep.api.bodies import Body
 
 log = logging.getLogger("authkeep.api")
 JSON_TYPE = "application/json"
@@ -70,12 +74,6 @@ def list_response(page: Page[Any], render: Callable[[Any], dict[str, Any]]) -> R
 
 
 # Request bodies -------------------------------------------------------------------------------
-
-
-class Body(BaseModel):
-    """Request bodies: unknown fields are rejected so a misspelt field is never silently lost."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 _ERROR_CODES = {
@@ -121,11 +119,14 @@ async def read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-M = TypeVar("M", bound=Body)
+M = TypeVar("M", bound="Body")
 
 
 async def parse_body(request: Request, model: type[M]) -> tuple[M, dict[str, Any]]:
-    """The validated body, and a dict of only the fields the client sent."""
+    """The validated body, and a dict of only the fields the client sent. `model` is one of
+    api/bodies.py, which has imported pydantic by the time it gets here."""
+    from pydantic import ValidationError
+
     raw = request.state.raw_body if hasattr(request.state, "raw_body") else await read_body(request)
     if raw.strip():
         content_type = request.headers.get("content-type", JSON_TYPE).split(";")[0].strip()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -151,10 +152,16 @@ class SecretBox:
     _VERSION = b"\x01"
 
     def __init__(self, deployment_secret: str) -> None:
+        self._deployment_secret = deployment_secret
+
+    @functools.cached_property
+    def _aead(self) -> AESGCM:
+        # Derived on first use: the first HKDF and AES-GCM operations initialize cryptography's
+        # OpenSSL (~1 MB), which a worker that has not yet issued or read a secret does without.
         derived = HKDF(
             algorithm=hashes.SHA256(), length=32, salt=b"authkeep", info=b"signing-keys-at-rest"
-        ).derive(deployment_secret.encode())
-        self._aead = AESGCM(derived)
+        ).derive(self._deployment_secret.encode())
+        return AESGCM(derived)
 
     def encrypt(self, plaintext: bytes, associated_data: str) -> bytes:
         nonce = os.urandom(12)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -231,6 +230,10 @@ class _SqliteRotator:
     _by_path: dict[str, _SqliteRotator] = {}
 
     def __init__(self, path: str) -> None:
+        # Imported here: a PostgreSQL deployment never loads SQLite (~1 MB of a worker's memory).
+        import sqlite3
+
+        self.busy_error = sqlite3.OperationalError
         self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         # As store/db.py sets for every connection (synchronous is per connection: left at FULL,
         # each commit would wait for an fsync), except that a busy database answers at once.
@@ -253,7 +256,7 @@ class _SqliteRotator:
             try:
                 self.connection.execute("BEGIN IMMEDIATE")
                 return True
-            except sqlite3.OperationalError as error:
+            except self.busy_error as error:
                 if "locked" not in str(error) and "busy" not in str(error):
                     raise
             if time.monotonic() > deadline:
