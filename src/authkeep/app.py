@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -141,4 +142,10 @@ def create_app(settings: Settings) -> Starlette:
 
 def app_from_environment() -> Starlette:
     """Factory for `uvicorn --factory` workers: settings come from `AUTHKEEP_*` variables."""
-    return create_app(load_settings())
+    app = create_app(load_settings())
+    # What exists now (modules, the ORM's mappers, the app) lives as long as the worker. Kept
+    # out of the cyclic collector, a full collection scans only what requests allocate: on a
+    # busy worker each one otherwise paused the event loop for 50-80 ms.
+    gc.collect()
+    gc.freeze()
+    return app
