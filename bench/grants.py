@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import itertools
 import json
 import math
@@ -83,6 +84,7 @@ USER_COUNT = 64
 USER_PASSWORD = "bench-Password-4711"  # a throwaway bench account
 BUILD_CONCURRENCY = 16
 PILOT_POOL = 400
+PILOT_REFRESH_POOL = 4000  # copies are cheap, and a refresh pilot must not run dry
 PILOT_SECONDS = 1.0
 PILOT_WARMUP = 0.5  # a cold server (connection pools, caches) runs at half speed at first
 POOL_SAFETY = 1.6
@@ -221,6 +223,7 @@ class Deployment:
     api_key: str = ""
     users: list[str] = field(default_factory=list)  # e-mails, all with USER_PASSWORD
     cookies: list[str] = field(default_factory=list)  # a hosted-session `Cookie` per user
+    template_sessions: list[str] = field(default_factory=list)  # copied into refresh pools
 
     def grant_body(self, grant_type: str, **fields: str) -> dict[str, str]:
         return {
@@ -393,6 +396,26 @@ class PoolBuilder:
         return codes
 
     def refresh_tokens(self, count: int) -> list[str]:
+        """`count` refresh tokens of `count` sessions. One session per user is made through the
+        server (an authorize, a code exchange); the rest are copies of those rows, each with a
+        refresh token of its own, written to the database directly: a refresh of a copy is the
+        same work as a refresh of the original, and building 20,000 sessions through the
+        server took minutes per case."""
+        if count <= USER_COUNT * 2:
+            return self.exchanged_refresh_tokens(count)
+        templates = self._template_sessions()
+        tokens = [secrets.token_urlsafe(32) for _ in range(count)]
+        clone_sessions(self.deployment, templates, tokens)
+        return tokens
+
+    def _template_sessions(self) -> list[str]:
+        """A session made through the server per user: the IDs of their rows."""
+        if not self.deployment.template_sessions:
+            made = self.exchanged_refresh_tokens(USER_COUNT)  # the users take turns
+            self.deployment.template_sessions = session_ids_of(self.deployment, made)
+        return self.deployment.template_sessions
+
+    def exchanged_refresh_tokens(self, count: int) -> list[str]:
         """`count` refresh tokens of `count` sessions: a code each, exchanged."""
         codes = self.codes(count)
         pending = iter(codes)
@@ -409,6 +432,105 @@ class PoolBuilder:
         if len(tokens) < count * 0.9:
             raise BenchError(f"only {len(tokens)} of {count} refresh tokens: {problems[:1]}")
         return tokens
+
+
+SESSION_COPY_COLUMNS = (
+    "environment_id",
+    "client_id",
+    "user_id",
+    "organization_id",
+    "status",
+    "auth_method",
+    "auth_time",
+    "ip_address",
+    "user_agent",
+    "expires_at",
+    "last_active_at",
+    "ended_at",
+    "hosted_session_id",
+    "created_at",
+    "updated_at",
+)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def session_ids_of(deployment: Deployment, refresh_tokens: Sequence[str]) -> list[str]:
+    hashes = [_hash(token) for token in refresh_tokens]
+    rows = _database(
+        deployment,
+        "SELECT session_id FROM refresh_tokens WHERE token_hash = ?",
+        [(h,) for h in hashes],
+        fetch=True,
+    )
+    if len(rows) != len(hashes):
+        raise BenchError(f"found {len(rows)} of {len(hashes)} template sessions")
+    return [row[0] for row in rows]
+
+
+def clone_sessions(deployment: Deployment, templates: Sequence[str], tokens: Sequence[str]) -> None:
+    """A copy of a template session (the templates taking turns) per token, with the token as
+    its active refresh token, straight into the database."""
+    columns = ", ".join(SESSION_COPY_COLUMNS)
+    copy = f"INSERT INTO sessions (id, {columns}) SELECT ?, {columns} FROM sessions WHERE id = ?"
+    token = (
+        "INSERT INTO refresh_tokens (id, environment_id, session_id, token_hash, status, "
+        "created_at) SELECT ?, environment_id, ?, ?, 'active', created_at FROM sessions "
+        "WHERE id = ?"
+    )
+    sessions, refresh = [], []
+    for index, value in enumerate(tokens):
+        session_id = f"session_bench{secrets.token_hex(12)}"
+        sessions.append((session_id, templates[index % len(templates)]))
+        refresh.append(
+            (f"refresh_token_bench{secrets.token_hex(12)}", session_id, _hash(value), session_id)
+        )
+    _database(deployment, copy, sessions)
+    _database(deployment, token, refresh)
+
+
+def _database(
+    deployment: Deployment, statement: str, rows: list[tuple[Any, ...]], fetch: bool = False
+) -> list[Any]:
+    """Run `statement` (`?` placeholders) once per row in one transaction on the bench's
+    database: a SQLite file or the PostgreSQL schema."""
+    if deployment.backend == "sqlite":
+        import sqlite3
+
+        path = deployment.database_url.removeprefix("sqlite:///")
+        connection = sqlite3.connect(path, timeout=30)
+        try:
+            if fetch:
+                return [connection.execute(statement, row).fetchone() for row in rows]
+            with connection:
+                connection.executemany(statement, rows)
+            return []
+        finally:
+            connection.close()
+
+    async def run() -> list[Any]:
+        import asyncpg
+
+        url, _, query = deployment.database_url.partition("?")
+        schema = dict(part.split("=", 1) for part in query.split("&") if part).get("schema")
+        numbered = statement
+        for index in range(statement.count("?")):
+            numbered = numbered.replace("?", f"${index + 1}", 1)
+        connection = await asyncpg.connect(
+            url, server_settings={"search_path": schema} if schema else None
+        )
+        try:
+            if fetch:
+                return [await connection.fetchrow(numbered, *row) for row in rows]
+            async with connection.transaction():
+                await connection.executemany(numbered, rows)
+            return []
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())
 
 
 def write_pool(values: Sequence[str], name: str, directory: Path) -> Path:
@@ -794,9 +916,10 @@ def pilot(
     directory: Path,
     notes: list[str],
     what: str,
+    pool: int = PILOT_POOL,
 ) -> float:
-    """Requests per second over `PILOT_SECONDS` after `PILOT_WARMUP`, from a pool of
-    `PILOT_POOL` (a lower bound when the pool runs out first)."""
+    """Requests per second over `PILOT_SECONDS` after `PILOT_WARMUP`, from a pool of `pool`
+    (a lower bound when the pool runs out first)."""
     load = run_grant_load(
         url,
         template=template,
@@ -804,7 +927,7 @@ def pilot(
         connections=options.connections,
         seconds=PILOT_SECONDS,
         warmup=PILOT_WARMUP,
-        pool_file=write_pool(build(PILOT_POOL), "pilot", directory),
+        pool_file=write_pool(build(pool), "pilot", directory),
     )
     note_discarded(notes, f"pilot of {what}", load)
     if load.exhausted:
@@ -913,6 +1036,7 @@ def bench_server(
                 directory,
                 results.notes,
                 f"refresh {where}",
+                pool=PILOT_REFRESH_POOL,
             )
             code_rate = pilot(
                 url,
