@@ -40,6 +40,7 @@ def _signed_in(env: TestEnvironment, admin: httpx.Client, email: str) -> dict[st
     }
     answer = httpx.post(env.base_url + URL, json=body)  # also fills the client cache
     assert answer.status_code == 200, answer.text
+    assert answer.headers["cache-control"] == "no-store"
     return dict(answer.json())
 
 
@@ -62,6 +63,8 @@ def test_backend_refreshes_skip_the_app(
         assert json_refresh.status_code == 200, json_refresh.text
         assert json_refresh.headers["x-request-id"] == "req-fast-1"
         assert json_refresh.headers["content-type"].startswith("application/json")
+        assert json_refresh.headers["cache-control"] == "no-store"  # RFC 6749 §5.1
+        assert json_refresh.headers["pragma"] == "no-cache"
         second = json_refresh.json()
         assert second["user"]["email"] == "fast@example.com"
         assert verify(env, second["access_token"])["sid"] == sid
@@ -118,6 +121,7 @@ def test_everything_else_reaches_the_app_with_its_body(
         assert browser.status_code == 200, browser.text
         assert app_one_steps == ["app"]
         assert browser.headers["access-control-allow-origin"] == "http://localhost:3000"
+        assert browser.headers["cache-control"] == "no-store"
         assert "authkeep-refresh-" in browser.headers.get("set-cookie", "")
         # The token it rotated is still single use, through either path.
         again = client.post(URL, json={**refresh, "refresh_token": first["refresh_token"]})

@@ -45,6 +45,9 @@ GRANTS: dict[str, Callable[[GrantContext], Awaitable[GrantResult]]] = {
 }
 
 
+# RFC 6749 §5.1: a response carrying tokens must not be stored by any cache.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
 # Set on the scope by api/token_fast_path.py when it tried the one-step refresh and it declined.
 ONE_STEP_TRIED = "authkeep.refresh_one_step_tried"
 
@@ -132,7 +135,7 @@ async def _refresh_in_one_step(
     )
     if result is None:
         return None
-    response = json_response(grant_response(result))
+    response = json_response(grant_response(result), headers=NO_STORE)
     browser.after_grant(request, response, client_id, result)
     return response
 
@@ -183,7 +186,7 @@ async def authenticate(request: Request) -> Response:
         result = await handler(ctx)
         if session.in_transaction() or session.new or session.dirty or session.deleted:
             await session.commit()  # a password sign-in may have written without the ORM
-    response = json_response(grant_response(result))
+    response = json_response(grant_response(result), headers=NO_STORE)
     browser.after_grant(request, response, client.id, result)
     return response
 

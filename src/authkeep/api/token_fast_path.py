@@ -72,6 +72,8 @@ class TokenFastPath:
                 "headers": [
                     (b"content-type", JSON_TYPE.encode()),
                     (b"content-length", str(len(answer)).encode()),
+                    (b"cache-control", b"no-store"),
+                    (b"pragma", b"no-cache"),
                     (b"x-request-id", request_id.encode()),
                 ],
             }
