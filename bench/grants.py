@@ -434,25 +434,6 @@ class PoolBuilder:
         return tokens
 
 
-SESSION_COPY_COLUMNS = (
-    "environment_id",
-    "client_id",
-    "user_id",
-    "organization_id",
-    "status",
-    "auth_method",
-    "auth_time",
-    "ip_address",
-    "user_agent",
-    "expires_at",
-    "last_active_at",
-    "ended_at",
-    "hosted_session_id",
-    "created_at",
-    "updated_at",
-)
-
-
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -473,7 +454,10 @@ def session_ids_of(deployment: Deployment, refresh_tokens: Sequence[str]) -> lis
 def clone_sessions(deployment: Deployment, templates: Sequence[str], tokens: Sequence[str]) -> None:
     """A copy of a template session (the templates taking turns) per token, with the token as
     its active refresh token, straight into the database."""
-    columns = ", ".join(SESSION_COPY_COLUMNS)
+    from authkeep.store.models import Session
+
+    # Every column but the key, from the model, so a copy stays whole when the schema grows.
+    columns = ", ".join(c.name for c in Session.__table__.columns if c.name != "id")
     copy = f"INSERT INTO sessions (id, {columns}) SELECT ?, {columns} FROM sessions WHERE id = ?"
     token = (
         "INSERT INTO refresh_tokens (id, environment_id, session_id, token_hash, status, "
