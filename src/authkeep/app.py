@@ -44,6 +44,7 @@ from authkeep.pages import password_reset as password_reset_pages
 from authkeep.pages import routes as pages
 from authkeep.services.passwords import share_one_allocator_arena
 from authkeep.services.tokens import TokenIssuer
+from authkeep.store import rotation
 from authkeep.store.db import create_engines, session_factory
 
 log = logging.getLogger("authkeep")
@@ -95,6 +96,7 @@ def create_app(settings: Settings) -> Starlette:
         yield
         if sender is not None:
             await sender.stop()
+        await rotation.close(engine)
         await engine.dispose()
         await read_engine.dispose()
 

@@ -199,3 +199,111 @@ def test_a_token_of_another_client_is_refused(
     )
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
     assert refresh(env, token).status_code == 200  # still its own client's
+
+
+def _user_tokens(
+    env: TestEnvironment, sdk: WorkOSClient, admin: httpx.Client, count: int
+) -> list[Any]:
+    """(e-mail, session ID, a refresh token taken through the one-step path once) per user."""
+    made = []
+    for index in range(count):
+        email = f"together{index}@example.com"
+        make_user(admin, email)
+        auth = sdk.user_management.authenticate_with_password(email=email, password=PASSWORD)
+        warm = refresh(env, auth.refresh_token)
+        assert warm.status_code == 200, warm.text
+        made.append((email, verify(env, auth.access_token)["sid"], warm.json()["refresh_token"]))
+    return made
+
+
+def test_refreshes_that_arrive_together_each_get_their_own_session(
+    env: TestEnvironment,
+    sdk: WorkOSClient,
+    admin: httpx.Client,
+    org_session: dict[str, Any],
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On PostgreSQL concurrent refreshes share one statement: every answer must still be its
+    own token's (user, session, organization claims), a bogus token in the same statement is
+    refused, and the same token twice rotates once."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from authkeep.store import rotation
+
+    users = _user_tokens(env, sdk, admin, 4)
+    sizes: list[int] = []
+    original = rotation._PostgresBatcher._execute
+
+    async def held(self: Any, batch: list[Any]) -> Any:
+        sizes.append(len(batch))
+        if len(sizes) == 1:
+            await asyncio.sleep(0.5)  # the others arrive meanwhile and go together
+        return await original(self, batch)
+
+    monkeypatch.setattr(rotation._PostgresBatcher, "_execute", held)
+    tokens = [token for _, _, token in users] + [
+        org_session["refresh_token"],
+        users[0][2],  # the same token twice
+        "not-a-token",
+    ]
+    with ThreadPoolExecutor(max_workers=len(tokens)) as pool:
+        answers = list(pool.map(lambda token: refresh(env, token), tokens))
+
+    for (email, sid, _), answer in zip(users[1:], answers[1:4], strict=True):
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["user"]["email"] == email and "organization_id" not in body
+        claims = verify(env, body["access_token"])
+        assert claims["sid"] == sid and "org_id" not in claims
+    in_org = answers[4]
+    assert in_org.status_code == 200, in_org.text
+    claims = verify(env, in_org.json()["access_token"])
+    assert in_org.json()["user"]["email"] == "paths@example.com"
+    assert claims["org_id"] == org_session["organization"] and claims["role"] == "admin"
+    assert claims["permissions"] == ["posts:read", "posts:write"]
+    twice = [answers[0], answers[5]]
+    assert all(a.status_code == 200 for a in twice), [a.text for a in twice]
+    assert twice[0].json()["refresh_token"] == twice[1].json()["refresh_token"]  # rotated once
+    assert verify(env, twice[0].json()["access_token"])["sid"] == users[0][1]
+    assert answers[6].status_code == 400 and answers[6].json()["error"] == "invalid_grant"
+    if database_url.startswith("postgresql"):
+        assert max(sizes) >= 4, sizes  # they did share a statement
+    # Every new token works once more.
+    for answer in answers[:5]:
+        assert refresh(env, answer.json()["refresh_token"]).status_code == 200
+
+
+def test_a_failed_rotation_statement_changes_nothing(
+    env: TestEnvironment,
+    sdk: WorkOSClient,
+    admin: httpx.Client,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A statement that fails (a dropped connection, say) rotates none of its tokens: each
+    request takes the full path and is answered as if the one step had not been tried."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite rotates one token per transaction")
+    from authkeep.store import rotation
+
+    users = _user_tokens(env, sdk, admin, 2)
+    failed: list[int] = []
+    original = rotation._PostgresBatcher._execute
+
+    async def failing(self: Any, batch: list[Any]) -> Any:
+        if not failed:
+            failed.append(len(batch))
+            await original(self, [])  # the connection is used, then the statement "fails"
+            raise ConnectionResetError("the connection went away")
+        return await original(self, batch)
+
+    monkeypatch.setattr(rotation._PostgresBatcher, "_execute", failing)
+    answers = [refresh(env, token) for _, _, token in users]
+    assert failed == [1]
+    for (email, sid, _), answer in zip(users, answers, strict=True):
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["user"]["email"] == email
+        assert verify(env, answer.json()["access_token"])["sid"] == sid
+        assert refresh(env, answer.json()["refresh_token"]).status_code == 200

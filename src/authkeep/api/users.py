@@ -19,12 +19,13 @@ from authkeep.api.wire import (
 )
 from authkeep.services import users
 from authkeep.store.models import User
+from authkeep.store.rotation import UserRow
 
 Metadata = dict[str, str]
 MetadataPatch = dict[str, str | None]
 
 
-def user_json(user: User) -> dict[str, Any]:
+def user_json(user: User | UserRow) -> dict[str, Any]:
     return {
         "object": "user",
         "id": user.id,

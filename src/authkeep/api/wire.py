@@ -47,8 +47,7 @@ def timestamp(value: dt.datetime | None) -> str | None:
     """`YYYY-MM-DDTHH:MM:SS.mmmZ` in UTC (CONTRACT.md §0.2)."""
     if value is None:
         return None
-    value = value.astimezone(dt.UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds")[:-6] + "Z"  # "+00:00"
 
 
 def dumps(data: Any) -> bytes:

@@ -45,9 +45,9 @@ def _setting(environment: Environment, name: str, default: int) -> int:
 
 @dataclass
 class IssuedSession:
-    session: Session
+    session: Session | rotation.SessionRow  # a row read without the ORM by a one-step refresh
     refresh_token: str
-    user: User | None = None  # loaded with the session on refresh
+    user: User | rotation.UserRow | None = None  # loaded with the session on refresh
     # (role slug, priority, permission slug) of the session's membership, when already read
     roles: list[tuple[str, int, str | None]] | None = None
 
@@ -286,12 +286,7 @@ async def refresh_in_one_step(
     )
     if rotated is None:
         return None
-    user_fields = dict(rotated.user)
-    user_fields["metadata_"] = user_fields.pop("metadata")
-    # Detached rows for the response and the token: nothing here is written back.
-    user = User(environment_id=environment.id, **user_fields)
-    user_session = Session(environment_id=environment.id, status="active", **rotated.session)
-    return IssuedSession(user_session, successor, user, rotated.roles)
+    return IssuedSession(rotated.session, successor, rotated.user, rotated.roles)
 
 
 async def get_session(session: AsyncSession, environment_id: str, session_id: str) -> Session:

@@ -29,6 +29,7 @@ from authkeep.store.models import (
     RolePermission,
     Session,
 )
+from authkeep.store.rotation import SessionRow
 
 KEY_CACHE_SECONDS = 10.0
 
@@ -89,7 +90,7 @@ class TokenIssuer:
         self,
         key: CachedKey,
         environment: Environment,
-        user_session: Session,
+        user_session: Session | SessionRow,
         claims_extra: dict[str, Any],
         lifetime: int | None = None,
     ) -> str:

@@ -3,8 +3,8 @@
 A refresh of an active token of a live session, by its own client, without an organization
 switch, is the request authkeep answers most. Here it is one statement on PostgreSQL (a
 data-modifying CTE: claim the token, add its successor, record activity, read the session, the
-user and the membership's roles) and one short transaction of plain statements on SQLite, both
-on the driver connection without the ORM. Every condition of the claim is in its WHERE clause, so
+user and the membership's roles), shared by the refreshes a worker receives together, and one
+short transaction of plain statements on SQLite, both on the driver connection without the ORM. Every condition of the claim is in its WHERE clause, so
 a token that is not in that state claims nothing and changes nothing: the caller then takes the
 full path (services/sessions.py), which explains the failure, honours the grace window, detects
 reuse and switches organizations.
@@ -15,11 +15,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+log = logging.getLogger(__name__)
 
 # A SQLite writer that finds the database locked yields to the event loop this long, doubling up
 # to the maximum, and gives up (falling back to the pooled writer) after the deadline.
@@ -86,35 +90,49 @@ _PLACES = {
 }
 
 
-def _pg(name: str) -> str:
-    casts = {
-        "now": "timestamptz",
-        "idle_cutoff": "timestamptz",
-        "activity_cutoff": "timestamptz",
-        "successor_encrypted": "bytea",
-    }
-    return f"${_PLACES[name]}::{casts.get(name, 'text')}"
-
+# On PostgreSQL the refreshes that arrive together are rotated together: one statement over arrays
+# of requests (`unnest`), each request a row of `req` (its position in `idx`).
+_PG_ARRAYS = {
+    "token_hash": "text",
+    "env": "text",
+    "client": "text",
+    "now": "timestamptz",
+    "idle_cutoff": "timestamptz",
+    "organization": "text",
+    "api_key_hash": "text",
+    "successor_encrypted": "bytea",
+    "new_id": "text",
+    "new_hash": "text",
+    "activity_cutoff": "timestamptz",
+}
+_PG_UNNEST = ", ".join(
+    f"${place}::{kind}[]" for place, kind in enumerate(_PG_ARRAYS.values(), start=1)
+)
 
 _PG_ROTATE = f"""
-WITH claimed AS (
+WITH req AS (
+    SELECT * FROM unnest({_PG_UNNEST}) WITH ORDINALITY
+        AS req({", ".join("in_" + name for name in _PG_ARRAYS)}, idx)
+), claimed AS (
     UPDATE refresh_tokens
-    SET status = 'rotated', rotated_at = {_pg("now")},
-        successor_encrypted = {_pg("successor_encrypted")}
-    WHERE {_CLAIMABLE.format(**{name: _pg(name) for name in _PLACES})}
-    RETURNING session_id
+    SET status = 'rotated', rotated_at = req.in_now,
+        successor_encrypted = req.in_successor_encrypted
+    FROM req
+    WHERE {_CLAIMABLE.format(**{name: "req.in_" + name for name in _PLACES})}
+    RETURNING refresh_tokens.session_id, req.idx, req.in_env AS env, req.in_now AS now,
+        req.in_new_id AS new_id, req.in_new_hash AS new_hash,
+        req.in_activity_cutoff AS activity_cutoff
 ), added AS (
     INSERT INTO refresh_tokens (id, environment_id, session_id, token_hash, status, created_at)
-    SELECT {_pg("new_id")}, {_pg("env")}, session_id, {_pg("new_hash")}, 'active', {_pg("now")}
-    FROM claimed
+    SELECT new_id, env, session_id, new_hash, 'active', now FROM claimed
 ), touched AS (
-    UPDATE sessions SET last_active_at = {_pg("now")}
+    UPDATE sessions SET last_active_at = claimed.now
     FROM claimed
-    WHERE sessions.id = claimed.session_id AND sessions.last_active_at <= {_pg("activity_cutoff")}
+    WHERE sessions.id = claimed.session_id AND sessions.last_active_at <= claimed.activity_cutoff
 )
-SELECT {_SESSION_SELECT}, {_USER_SELECT},
+SELECT claimed.idx, {_SESSION_SELECT}, {_USER_SELECT},
     (SELECT json_agg(json_build_array(r.slug, r.priority, p.slug))
-     {_ROLES_OF_MEMBERSHIP.format(env=_pg("env"), user="s.user_id", org="s.organization_id")}
+     {_ROLES_OF_MEMBERSHIP.format(env="claimed.env", user="s.user_id", org="s.organization_id")}
     ) AS roles
 FROM claimed
 JOIN sessions s ON s.id = claimed.session_id
@@ -161,10 +179,43 @@ class Rotation:
     successor_encrypted: bytes
 
 
+@dataclass(slots=True)
+class SessionRow:
+    """What a refresh reads of its session: the attributes of `models.Session` that the access
+    token and the response use, without an ORM instance (nothing here is written back)."""
+
+    id: str
+    user_id: str
+    organization_id: str | None
+    auth_method: str
+    auth_time: dt.datetime
+    client_id: str
+    status: str = "active"
+
+
+@dataclass(slots=True)
+class UserRow:
+    """The user as the response shows it: `models.User`'s attributes, without an ORM instance."""
+
+    id: str
+    email: str
+    email_verified: bool
+    first_name: str | None
+    last_name: str | None
+    name: str | None
+    profile_picture_url: str | None
+    external_id: str | None
+    metadata_: dict[str, Any] | None
+    locale: str | None
+    last_sign_in_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
 @dataclass(frozen=True)
 class Rotated:
-    session: dict[str, Any]  # id, user_id, organization_id, auth_method, auth_time, client_id
-    user: dict[str, Any]  # USER_COLUMNS
+    session: SessionRow
+    user: UserRow
     roles: list[tuple[str, int, str | None]]  # (role slug, priority, permission slug)
 
 
@@ -182,31 +233,169 @@ async def rotate(engine: AsyncEngine, rotation: Rotation) -> Rotated | None:
 
 
 async def _rotate_postgres(engine: AsyncEngine, r: Rotation) -> Rotated | None:
-    raw = await engine.raw_connection()
-    try:
-        row = await raw.driver_connection.fetchrow(  # type: ignore[union-attr]
-            _PG_ROTATE,
-            r.token_hash,
-            r.environment_id,
-            r.client_id,
-            r.now,
-            r.idle_cutoff,
-            r.organization_id,
-            r.api_key_hash,
-            r.successor_encrypted,
-            r.successor_id,
-            r.successor_hash,
-            r.activity_cutoff,
-        )
-    finally:
-        raw.close()
-    if row is None:
-        return None
-    values = list(row.values())
-    roles = values[-1]
-    if isinstance(roles, str):
-        roles = json.loads(roles)
-    return _rotated(values[:6], values[6:-1], roles or [], lambda v: v)
+    loop = asyncio.get_running_loop()
+    batcher = _batchers.get(engine)
+    if batcher is None or batcher.loop is not loop:
+        batcher = _batchers[engine] = _PostgresBatcher(engine, loop)
+    return await batcher.rotate(r)
+
+
+# A worker runs one rotation statement at a time: refreshes that arrive meanwhile wait for the
+# next, which takes up to PG_MAX_BATCH of them. When a statement has not finished after
+# PG_STALL_SECONDS (a lock wait, a slow disk), the waiting ones start another, up to
+# PG_MAX_IN_FLIGHT statements (and as many connections).
+PG_MAX_IN_FLIGHT = 4
+PG_MAX_BATCH = 64
+PG_STALL_SECONDS = 0.05
+
+_batchers: weakref.WeakKeyDictionary[AsyncEngine, _PostgresBatcher] = weakref.WeakKeyDictionary()
+
+
+class _PostgresBatcher:
+    """Refreshes that arrive together share one statement, one round trip and one commit.
+
+    Under load most of a refresh's cost on PostgreSQL is per statement and per commit, not per
+    row: a statement for eight tokens costs little more than one for one. A refresh is sent at
+    once when no statement is running, so a quiet server adds no wait; on a busy one, the
+    refreshes that arrive while a statement runs go together in the next. Every row is claimed
+    on its own conditions, and a statement that fails changes nothing, so each request whose
+    row did not come back (or whose statement failed) takes the full path.
+    """
+
+    def __init__(self, engine: AsyncEngine, loop: asyncio.AbstractEventLoop) -> None:
+        self.engine = engine
+        self.loop = loop
+        self.pending: list[tuple[Rotation, asyncio.Future[Rotated | None]]] = []
+        self.in_flight = 0
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.idle: list[Any] = []  # connections of its own (asyncpg), one per statement in flight
+        self.stall: asyncio.TimerHandle | None = None
+
+    async def rotate(self, r: Rotation) -> Rotated | None:
+        future: asyncio.Future[Rotated | None] = self.loop.create_future()
+        self.pending.append((r, future))
+        if self.in_flight == 0:
+            self._start()
+        elif self.stall is None and self.in_flight < PG_MAX_IN_FLIGHT:
+            self.stall = self.loop.call_later(PG_STALL_SECONDS, self._stalled)
+        return await future
+
+    def _start(self) -> None:
+        self.in_flight += 1
+        task = self.loop.create_task(self._drain())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def _stalled(self) -> None:
+        self.stall = None
+        if self.pending and self.in_flight < PG_MAX_IN_FLIGHT:
+            self._start()
+
+    def _progressed(self) -> None:
+        if self.stall is not None:
+            self.stall.cancel()
+            self.stall = None
+
+    async def _drain(self) -> None:
+        try:
+            while self.pending:
+                batch: list[tuple[Rotation, asyncio.Future[Rotated | None]]] = []
+                later: list[tuple[Rotation, asyncio.Future[Rotated | None]]] = []
+                hashes: set[str] = set()
+                for item in self.pending:
+                    # The same token twice waits for the next statement, where the first
+                    # one's rotation sends it down the full path (the grace window).
+                    if len(batch) >= PG_MAX_BATCH or item[0].token_hash in hashes:
+                        later.append(item)
+                    elif not item[1].done():  # a request that gave up is left out
+                        hashes.add(item[0].token_hash)
+                        batch.append(item)
+                self.pending = later
+                if batch:
+                    await self._run(batch)
+                    self._progressed()
+        finally:
+            self.in_flight -= 1
+
+    async def _run(self, batch: list[tuple[Rotation, asyncio.Future[Rotated | None]]]) -> None:
+        found: dict[int, Rotated] = {}
+        try:
+            found = await self._execute([r for r, _ in batch])
+        except Exception:
+            log.exception("rotating %d refresh tokens failed; each takes the full path", len(batch))
+        for index, (_, future) in enumerate(batch, start=1):
+            if not future.done():
+                future.set_result(found.get(index))
+
+    async def _execute(self, batch: list[Rotation]) -> dict[int, Rotated]:
+        columns: tuple[list[Any], ...] = tuple([] for _ in _PG_ARRAYS)
+        for r in batch:
+            for column, value in zip(
+                columns,
+                (
+                    r.token_hash,
+                    r.environment_id,
+                    r.client_id,
+                    r.now,
+                    r.idle_cutoff,
+                    r.organization_id,
+                    r.api_key_hash,
+                    r.successor_encrypted,
+                    r.successor_id,
+                    r.successor_hash,
+                    r.activity_cutoff,
+                ),
+                strict=True,
+            ):
+                column.append(value)
+        connection = self.idle.pop() if self.idle else await self._connect()
+        try:
+            rows = await connection.fetch(_PG_ROTATE, *columns)
+        except BaseException:
+            connection.terminate()  # whatever state it is in, it is not reused
+            raise
+        self.idle.append(connection)
+        found: dict[int, Rotated] = {}
+        for row in rows:
+            values = list(row.values())
+            roles = values[-1]
+            if isinstance(roles, str):
+                roles = json.loads(roles)
+            found[values[0]] = _rotated(values[1:7], values[7:-1], roles or [], lambda v: v)
+        return found
+
+    async def _connect(self) -> Any:
+        """A connection taken out of the engine's pool for good (same settings, same schema),
+        planning the rotation once: left to choose, PostgreSQL plans this statement afresh for
+        every call, which costs more than running it."""
+        raw = await self.engine.raw_connection()
+        connection: Any = raw.driver_connection
+        raw.detach()
+        try:
+            await connection.execute("SET plan_cache_mode = force_generic_plan")
+        except Exception as error:
+            if getattr(error, "sqlstate", None) != "42704":  # PostgreSQL < 12 lacks the setting
+                connection.terminate()
+                raise
+        except BaseException:
+            connection.terminate()
+            raise
+        return connection
+
+    async def close(self) -> None:
+        idle, self.idle = self.idle, []
+        for connection in idle:
+            try:
+                await connection.close(timeout=5)
+            except Exception:
+                connection.terminate()
+
+
+async def close(engine: AsyncEngine) -> None:
+    """Close the connections the PostgreSQL rotation keeps for `engine` (on shutdown)."""
+    batcher = _batchers.pop(engine, None)
+    if batcher is not None:
+        await batcher.close()
 
 
 # SQLite ----------------------------------------------------------------------------------------
@@ -307,18 +496,23 @@ class _SqliteRotator:
 
 
 def _rotated(session: Any, user: Any, roles: Any, read_time: Any) -> Rotated:
-    session_fields = dict(
-        zip(
-            ("id", "user_id", "organization_id", "auth_method", "auth_time", "client_id"),
-            session,
-            strict=True,
-        )
+    """Rows as read (SESSION_SELECT, USER_COLUMNS) to a Rotated; `read_time` reads a stored time."""
+    metadata = user[8]
+    if isinstance(metadata, str):
+        metadata = json.loads(metadata)
+    return Rotated(
+        SessionRow(
+            session[0], session[1], session[2], session[3], read_time(session[4]), session[5]
+        ),
+        UserRow(
+            *user[:2],
+            bool(user[2]),
+            *user[3:8],
+            metadata,
+            user[9],
+            read_time(user[10]),
+            read_time(user[11]),
+            read_time(user[12]),
+        ),
+        [tuple(role) for role in roles],
     )
-    session_fields["auth_time"] = read_time(session_fields["auth_time"])
-    user_fields = dict(zip(USER_COLUMNS, user, strict=True))
-    for name in ("last_sign_in_at", "created_at", "updated_at"):
-        user_fields[name] = read_time(user_fields[name])
-    if isinstance(user_fields["metadata"], str):
-        user_fields["metadata"] = json.loads(user_fields["metadata"])
-    user_fields["email_verified"] = bool(user_fields["email_verified"])
-    return Rotated(session_fields, user_fields, [tuple(role) for role in roles])

@@ -13,6 +13,7 @@ from authkeep.services.rate_limits import PasswordAttemptLimits
 from authkeep.services.sessions import IssuedSession, create_session
 from authkeep.services.tokens import TokenIssuer, organization_claims
 from authkeep.store.models import Client, Environment, User, utcnow
+from authkeep.store.rotation import UserRow
 
 # Session `auth_method` (snake case, §5.1) -> response `authentication_method` (§3.4).
 AUTHENTICATION_METHODS = {
@@ -50,7 +51,7 @@ class GrantContext:
 
 @dataclass
 class GrantResult:
-    user: User
+    user: User | UserRow
     issued: IssuedSession
     access_token: str
 
