@@ -1,13 +1,13 @@
 """The refresh grant's common case in as few database steps as each backend allows.
 
-A refresh of an active token of a live session, by its own client, without an organization
-switch, is the request authkeep answers most. Here it is one statement on PostgreSQL (a
-data-modifying CTE: claim the token, add its successor, record activity, read the session, the
-user and the membership's roles), shared by the refreshes a worker receives together, and one
-short transaction of plain statements on SQLite, both on the driver connection without the ORM. Every condition of the claim is in its WHERE clause, so
-a token that is not in that state claims nothing and changes nothing: the caller then takes the
-full path (services/sessions.py), which explains the failure, honours the grace window, detects
-reuse and switches organizations.
+A refresh of an active token of a live session, by its own client, without an organization switch,
+is the request authkeep answers most. Here it is one statement on PostgreSQL (a data-modifying CTE:
+claim the token, add its successor, record activity, read the session, the user and the
+membership's roles), shared by the refreshes a worker receives together, and one short transaction
+of plain statements on SQLite, both on the driver connection without the ORM. Every condition of
+the claim is in its WHERE clause, so a token that is not in that state claims nothing and changes
+nothing: the caller then takes the full path (services/sessions.py), which explains the failure,
+honours the grace window, detects reuse and switches organizations.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from authkeep.store import planned
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +245,7 @@ async def _rotate_postgres(engine: AsyncEngine, r: Rotation) -> Rotated | None:
 # A worker runs one rotation statement at a time: refreshes that arrive meanwhile wait for the
 # next, which takes up to PG_MAX_BATCH of them. When a statement has not finished after
 # PG_STALL_SECONDS (a lock wait, a slow disk), the waiting ones start another, up to
-# PG_MAX_IN_FLIGHT statements (and as many connections).
+# PG_MAX_IN_FLIGHT statements. They run on store/planned.py's connections.
 PG_MAX_IN_FLIGHT = 4
 PG_MAX_BATCH = 64
 PG_STALL_SECONDS = 0.05
@@ -268,7 +270,6 @@ class _PostgresBatcher:
         self.pending: list[tuple[Rotation, asyncio.Future[Rotated | None]]] = []
         self.in_flight = 0
         self.tasks: set[asyncio.Task[None]] = set()
-        self.idle: list[Any] = []  # connections of its own (asyncpg), one per statement in flight
         self.stall: asyncio.TimerHandle | None = None
 
     async def rotate(self, r: Rotation) -> Rotated | None:
@@ -348,13 +349,8 @@ class _PostgresBatcher:
                 strict=True,
             ):
                 column.append(value)
-        connection = self.idle.pop() if self.idle else await self._connect()
-        try:
+        async with planned.for_engine(self.engine).connection() as connection:
             rows = await connection.fetch(_PG_ROTATE, *columns)
-        except BaseException:
-            connection.terminate()  # whatever state it is in, it is not reused
-            raise
-        self.idle.append(connection)
         found: dict[int, Rotated] = {}
         for row in rows:
             values = list(row.values())
@@ -364,38 +360,11 @@ class _PostgresBatcher:
             found[values[0]] = _rotated(values[1:7], values[7:-1], roles or [], lambda v: v)
         return found
 
-    async def _connect(self) -> Any:
-        """A connection taken out of the engine's pool for good (same settings, same schema),
-        planning the rotation once: left to choose, PostgreSQL plans this statement afresh for
-        every call, which costs more than running it."""
-        raw = await self.engine.raw_connection()
-        connection: Any = raw.driver_connection
-        raw.detach()
-        try:
-            await connection.execute("SET plan_cache_mode = force_generic_plan")
-        except Exception as error:
-            if getattr(error, "sqlstate", None) != "42704":  # PostgreSQL < 12 lacks the setting
-                connection.terminate()
-                raise
-        except BaseException:
-            connection.terminate()
-            raise
-        return connection
-
-    async def close(self) -> None:
-        idle, self.idle = self.idle, []
-        for connection in idle:
-            try:
-                await connection.close(timeout=5)
-            except Exception:
-                connection.terminate()
-
 
 async def close(engine: AsyncEngine) -> None:
-    """Close the connections the PostgreSQL rotation keeps for `engine` (on shutdown)."""
-    batcher = _batchers.pop(engine, None)
-    if batcher is not None:
-        await batcher.close()
+    """Forget `engine`'s batcher and close the connections the fast paths keep (on shutdown)."""
+    _batchers.pop(engine, None)
+    await planned.close(engine)
 
 
 # SQLite ----------------------------------------------------------------------------------------

@@ -3,9 +3,9 @@ refresh grant: before argon2, one read (the client secret's environment and the 
 it, one short write (the sign-in time, the new session and its refresh token). On SQLite both run
 on the rotation connection on the event loop (microseconds each, and a busy database makes the
 write yield to the loop, as rotations do, instead of queueing behind the pooled writer); on
-PostgreSQL each is one statement on a pooled driver connection. `None` means "not here" (an
-in-memory SQLite database, or a write that could not get the lock in time): the caller then
-takes the ORM path.
+PostgreSQL each is one statement on a connection that plans it once (store/planned.py). `None`
+means "not here" (an in-memory SQLite database, or a write that could not get the lock in time):
+the caller then takes the ORM path.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from authkeep.store import planned
 from authkeep.store.rotation import (
     _ROLES_OF_MEMBERSHIP,
     USER_COLUMNS,
@@ -112,13 +113,8 @@ async def _fetch(engine: AsyncEngine, sql: str, params: dict[str, Any]) -> list[
     if engine.dialect.name == "postgresql":
         names = list(params)
         query = sql.format(**{name: f"${index + 1}::text" for index, name in enumerate(names)})
-        raw = await engine.raw_connection()
-        try:
-            rows = await raw.driver_connection.fetch(  # type: ignore[union-attr]
-                query, *(params[name] for name in names)
-            )
-        finally:
-            raw.close()
+        async with planned.for_engine(engine).connection() as connection:
+            rows = await connection.fetch(query, *(params[name] for name in names))
         return [tuple(row.values()) for row in rows]
     sqlite = _sqlite(engine)
     if sqlite is None:
@@ -180,9 +176,8 @@ async def record(
 
     `session` has every column of _SESSION_COLUMNS."""
     if engine.dialect.name == "postgresql":
-        raw = await engine.raw_connection()
-        try:
-            await raw.driver_connection.execute(  # type: ignore[union-attr]
+        async with planned.for_engine(engine).connection() as connection:
+            await connection.execute(
                 _PG_RECORD,
                 now,
                 new_password_hash,
@@ -191,8 +186,6 @@ async def record(
                 refresh_token_id,
                 refresh_token_hash,
             )
-        finally:
-            raw.close()
         return True
     sqlite = _sqlite(engine)
     if sqlite is None or not await sqlite.begin():
