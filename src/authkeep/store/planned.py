@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-KEEP = 4
+KEEP = 8
 UNDEFINED_OBJECT = "42704"  # PostgreSQL before 12 has no plan_cache_mode
 
 
@@ -30,20 +30,38 @@ class PlannedConnections:
         self.engine = engine
         self.loop = loop
         self.idle: list[Any] = []  # asyncpg connections
+        self.in_use = 0
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
         """An asyncpg connection for one statement; one that raised is closed, not reused."""
-        connection = self.idle.pop() if self.idle else await self._connect()
+        connection = await self.acquire()
         try:
             yield connection
         except BaseException:
-            connection.terminate()
+            self.discard(connection)
             raise
-        if len(self.idle) < KEEP and not connection.is_closed():
+        await self.release(connection)
+
+    async def acquire(self) -> Any:
+        """A connection to give back with `release` (or `terminate()` and `discard`)."""
+        connection = self.idle.pop() if self.idle else await self._connect()
+        self.in_use += 1
+        return connection
+
+    async def release(self, connection: Any) -> None:
+        self.in_use -= 1
+        if connection.is_in_transaction():  # never handed out with someone's rows in it
+            connection.terminate()
+        elif len(self.idle) < KEEP and not connection.is_closed():
             self.idle.append(connection)
         else:
             await self._close(connection)
+
+    def discard(self, connection: Any) -> None:
+        """Give up a connection in an unknown state."""
+        self.in_use -= 1
+        connection.terminate()
 
     async def _connect(self) -> Any:
         raw = await self.engine.raw_connection()

@@ -162,6 +162,85 @@ async def roles(
     )
 
 
+# A sign-in's rows are written while argon2 runs only when fewer planned connections than this
+# are busy: each such write holds one for the length of a hash.
+MAX_OPEN_RECORDS = 6
+
+
+class OpenRecord:
+    """A sign-in written while its password is being checked, in a transaction left open:
+    `commit` makes it real once the password matched; `rollback` leaves no trace of it."""
+
+    def __init__(self, connections: planned.PlannedConnections, connection: Any) -> None:
+        self.connections = connections
+        self.connection = connection
+        self.done = False
+
+    async def commit(self, new_password_hash: str | None, user_id: str) -> bool:
+        """False when the commit failed; nothing is then written (the caller writes again)."""
+        self.done = True
+        try:
+            if new_password_hash is not None:
+                await self.connection.execute(
+                    "UPDATE users SET password_hash = $1::text WHERE id = $2::text",
+                    new_password_hash,
+                    user_id,
+                )
+            await self.connection.execute("COMMIT")
+        except BaseException as error:
+            self.connections.discard(self.connection)  # the server rolls back what it had
+            if not isinstance(error, Exception):
+                raise
+            return False
+        await self.connections.release(self.connection)
+        return True
+
+    async def rollback(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        try:
+            await self.connection.execute("ROLLBACK")
+        except BaseException:
+            self.connections.discard(self.connection)
+            raise
+        await self.connections.release(self.connection)
+
+
+async def open_record(
+    engine: AsyncEngine,
+    *,
+    now: dt.datetime,
+    user_id: str,
+    session: dict[str, Any],
+    refresh_token_id: str,
+    refresh_token_hash: str,
+) -> OpenRecord | None:
+    """On PostgreSQL, `record` in a transaction that stays open until the caller knows whether
+    the password matched; None elsewhere, or when too many are open (then `record` after)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    connections = planned.for_engine(engine)
+    if connections.in_use >= MAX_OPEN_RECORDS:
+        return None
+    connection = await connections.acquire()
+    try:
+        await connection.execute("BEGIN")
+        await connection.execute(
+            _PG_RECORD,
+            now,
+            None,
+            user_id,
+            *(session[column] for column in _SESSION_COLUMNS),
+            refresh_token_id,
+            refresh_token_hash,
+        )
+    except BaseException:
+        connections.discard(connection)  # an open transaction ends with its connection
+        raise
+    return OpenRecord(connections, connection)
+
+
 async def record(
     engine: AsyncEngine,
     *,

@@ -3,10 +3,12 @@
 argon2id takes ~20 ms on its own threads; around it, a sign-in is three database steps. Before
 it, one read: the client secret's environment and the account. While it runs, everything a
 successful sign-in needs that does not depend on the password being right: the organization,
-the token's claims, the new session and its signed access token. After it, one short write.
-On SQLite and PostgreSQL the read and the write skip the ORM (store/sign_in.py). An unknown
-e-mail prepares nothing and a wrong password throws the preparation away: the answer and its
-timing are the same either way.
+the token's claims, the new session and its signed access token, and on PostgreSQL the write
+itself (the sign-in time, the session, its refresh token) in a transaction left open. After it,
+that transaction's COMMIT, or on SQLite one short write. The read and the write skip the ORM
+(store/sign_in.py). An unknown e-mail prepares nothing and a wrong password throws the
+preparation away (the open transaction is rolled back after the answer has gone): the answer
+and its timing are the same either way, and nothing of a refused attempt is ever visible.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from authkeep.services.tokens import claims_from_roles, organization_claims
 from authkeep.services.users import find_by_email
 from authkeep.services.validation import normalize_email
 from authkeep.store import sign_in
-from authkeep.store.models import Organization, User, utcnow
+from authkeep.store.models import Organization, Session, User, utcnow
 
 WRONG_SECRET = "client_secret is not an API key of this client's environment."  # noqa: S105
 
@@ -47,6 +49,22 @@ class _Prepared:
     choice: OrganizationChoice
     issued: IssuedSession | None = None  # None when a step-up comes first
     access_token: str | None = None
+    # PostgreSQL: the sign-in already written, in a transaction that waits for the password
+    record: sign_in.OpenRecord | None = None
+    recorded_at: dt.datetime | None = None
+
+
+# Open records whose password did not match are rolled back here, after the answer has gone:
+# a wrong password must take as long as an unknown e-mail, which writes nothing.
+_rollbacks: set[asyncio.Task[None]] = set()
+
+
+def _roll_back_later(prepared: _Prepared | None) -> None:
+    if prepared is None or prepared.record is None:
+        return
+    task = asyncio.get_running_loop().create_task(prepared.record.rollback())
+    _rollbacks.add(task)
+    task.add_done_callback(_rollbacks.discard)
 
 
 async def grant(ctx: GrantContext) -> GrantResult:
@@ -66,6 +84,7 @@ async def grant(ctx: GrantContext) -> GrantResult:
     ctx.limits.check(environment.id, email, ctx.ip_address)
     user = await _account(ctx, reads, email, secret)
     preparing = asyncio.create_task(_prepare(ctx, reads, user)) if user is not None else None
+    prepared = None
     try:
         new_hash = await confirm_password(
             ctx.limits, environment, email, password, ctx.ip_address, user
@@ -75,10 +94,17 @@ async def grant(ctx: GrantContext) -> GrantResult:
         if preparing is not None:
             preparing.cancel()
             with contextlib.suppress(BaseException):
-                await preparing
+                prepared = await preparing
+        _roll_back_later(prepared)
         raise
     assert user is not None and prepared is not None  # confirm_password raised otherwise
     issued, token = prepared.issued, prepared.access_token
+    if prepared.record is not None and prepared.recorded_at is not None:
+        assert issued is not None and token is not None
+        if await prepared.record.commit(new_hash, user.id):
+            issued.session.created_at = issued.session.updated_at = prepared.recorded_at
+            user.last_sign_in_at = user.updated_at = prepared.recorded_at
+            return GrantResult(user, issued, token)
     if issued is None or token is None:
         # Rare: a step-up (e-mail verification, organization selection) writes with the user.
         attached = await ctx.session.get(User, user.id)
@@ -156,7 +182,40 @@ async def _prepare(ctx: GrantContext, reads: AsyncSession, user: User) -> _Prepa
         user_agent=ctx.user_agent,
     )
     token = ctx.issuer.mint_with(key, ctx.environment, issued.session, claims)
-    return _Prepared(choice, issued, token)
+    now = utcnow()
+    record = None
+    if ctx.engine is not None:
+        record = await sign_in.open_record(
+            ctx.engine,
+            now=now,
+            user_id=user.id,
+            session=_session_columns(issued, now),
+            refresh_token_id=new_id("refresh_token"),
+            refresh_token_hash=hash_secret(issued.refresh_token),
+        )
+    return _Prepared(choice, issued, token, record, now)
+
+
+def _session_columns(issued: IssuedSession, now: dt.datetime) -> dict[str, object]:
+    row = issued.session
+    assert isinstance(row, Session)
+    return {
+        "id": row.id,
+        "environment_id": row.environment_id,
+        "client_id": row.client_id,
+        "user_id": row.user_id,
+        "organization_id": row.organization_id,
+        "status": row.status,
+        "auth_method": row.auth_method,
+        "auth_time": row.auth_time,
+        "ip_address": row.ip_address,
+        "user_agent": row.user_agent,
+        "expires_at": row.expires_at,
+        "last_active_at": row.last_active_at,
+        "hosted_session_id": row.hosted_session_id,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 async def _record(
@@ -169,23 +228,7 @@ async def _record(
         now=now,
         user_id=user.id,
         new_password_hash=new_hash,
-        session={
-            "id": row.id,
-            "environment_id": row.environment_id,
-            "client_id": row.client_id,
-            "user_id": row.user_id,
-            "organization_id": row.organization_id,
-            "status": row.status,
-            "auth_method": row.auth_method,
-            "auth_time": row.auth_time,
-            "ip_address": row.ip_address,
-            "user_agent": row.user_agent,
-            "expires_at": row.expires_at,
-            "last_active_at": row.last_active_at,
-            "hosted_session_id": row.hosted_session_id,
-            "created_at": now,
-            "updated_at": now,
-        },
+        session=_session_columns(issued, now),
         refresh_token_id=new_id("refresh_token"),
         refresh_token_hash=hash_secret(issued.refresh_token),
     ):
