@@ -1,6 +1,7 @@
-"""The password grant's fast path (one read before argon2, the session built while it runs, one
-write after it) against a live server on both databases: what it writes must be what the ORM
-path wrote, and every refusal must still come out right."""
+"""The password grant's fast path (one read before argon2; the session built, and on PostgreSQL
+written in an open transaction, while it runs; one commit or write after it) against a live
+server on both databases: what it writes must be what the ORM path wrote, and every refusal must
+still come out right and leave nothing behind."""
 
 from __future__ import annotations
 
@@ -172,3 +173,109 @@ def test_verification_required_answers_before_any_session(
     assert raised.value.code == "email_verification_required"
     stored, sessions, _ = _stored(database_url, user["id"])
     assert sessions == [] and stored.last_sign_in_at is None
+
+
+def _open_transactions(database_url: str) -> int:
+    """Connections of this test database idle inside a transaction (PostgreSQL)."""
+    import asyncpg
+
+    async def go() -> int:
+        connection = await asyncpg.connect(database_url.replace("+asyncpg", "").split("?")[0])
+        try:
+            return int(
+                await connection.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
+                )
+            )
+        finally:
+            await connection.close()
+
+    return run(go())
+
+
+def test_refused_attempts_leave_nothing_open(
+    env: TestEnvironment, admin: httpx.Client, live_server: object, database_url: str
+) -> None:
+    """On PostgreSQL a known account's sign-in is written while the hash runs, in a transaction
+    that only a matching password commits: a wrong one must roll it back, after the answer."""
+    import time
+
+    from authkeep.store import planned
+
+    user = make_user(admin, "no-trace@example.com")
+
+    def grant(password: str) -> httpx.Response:
+        body = {
+            "grant_type": "password",
+            "client_id": env.client_id,
+            "client_secret": env.api_key,
+            "email": "no-trace@example.com",
+            "password": password,
+        }
+        return httpx.post(f"{env.base_url}/user_management/authenticate", json=body)
+
+    for attempt in range(4):
+        assert grant(f"wrong-pass-{attempt}").status_code == 400
+    assert grant(PASSWORD).status_code == 200
+    stored, sessions, tokens = _stored(database_url, user["id"])
+    assert len(sessions) == 1 and len(tokens) == 1 and stored.last_sign_in_at is not None
+    if not database_url.startswith("postgresql"):
+        return
+    engine = live_server.state.engine  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 5
+    while planned.in_use(engine) or _open_transactions(database_url):
+        assert time.monotonic() < deadline, "a refused sign-in left its transaction open"
+        time.sleep(0.05)
+
+
+def test_a_sign_in_whose_commit_fails_is_written_again(
+    env: TestEnvironment,
+    admin: httpx.Client,
+    sdk: WorkOSClient,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from authkeep.store import sign_in
+
+    user = make_user(admin, "commit-lost@example.com")
+    original = sign_in.OpenRecord.commit
+    failed: list[bool] = []
+
+    async def lost(self: sign_in.OpenRecord, new_hash: str | None, user_id: str) -> bool:
+        self.connection.terminate()  # the connection goes away before COMMIT
+        failed.append(await original(self, new_hash, user_id))
+        return failed[-1]
+
+    monkeypatch.setattr(sign_in.OpenRecord, "commit", lost)
+    auth = sdk.user_management.authenticate_with_password(
+        email="commit-lost@example.com", password=PASSWORD
+    )
+    if database_url.startswith("postgresql"):
+        assert failed == [False]
+    sid = verify(env, auth.access_token)["sid"]
+    _, sessions, tokens = _stored(database_url, user["id"])
+    assert [s.id for s in sessions] == [sid] and len(tokens) == 1
+    refreshed = sdk.user_management.authenticate_with_refresh_token(
+        refresh_token=auth.refresh_token
+    )
+    assert verify(env, refreshed.access_token)["sid"] == sid
+
+
+def test_concurrent_sign_ins_of_one_account_all_succeed(
+    env: TestEnvironment, admin: httpx.Client, sdk: WorkOSClient, database_url: str
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    user = make_user(admin, "busy@example.com")
+
+    def sign_in(_: int) -> str:
+        auth = sdk.user_management.authenticate_with_password(
+            email="busy@example.com", password=PASSWORD
+        )
+        return str(verify(env, auth.access_token)["sid"])
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        sids = list(pool.map(sign_in, range(5)))
+    _, sessions, tokens = _stored(database_url, user["id"])
+    assert len(set(sids)) == 5 and {s.id for s in sessions} == set(sids) and len(tokens) == 5

@@ -108,3 +108,9 @@ async def close(engine: AsyncEngine) -> None:
     planned = _by_engine.pop(engine, None)
     if planned is not None:
         await planned.close()
+
+
+def in_use(engine: AsyncEngine) -> int:
+    """How many of `engine`'s planned connections are out right now (0 when it has none)."""
+    planned = _by_engine.get(engine)
+    return 0 if planned is None else planned.in_use
