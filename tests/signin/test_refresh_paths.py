@@ -36,6 +36,12 @@ def refresh(env: TestEnvironment, token: str, **body: Any) -> httpx.Response:
     )
 
 
+def authenticate_module() -> Any:
+    from authkeep.api import authenticate
+
+    return authenticate
+
+
 def forget_caches(server: LiveServer) -> None:
     """The next grant loads the client and the key: the full path."""
     server.state.client_cache.clear()
@@ -85,13 +91,34 @@ def org_session(env, admin, sdk, database_url: str) -> dict[str, Any]:  # type: 
 
 
 def test_both_paths_answer_the_same(
-    env: TestEnvironment, live_server: LiveServer, org_session: dict[str, Any]
+    env: TestEnvironment,
+    live_server: LiveServer,
+    org_session: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    forget_caches(live_server)
-    full = refresh(env, org_session["refresh_token"])  # loads the caches on the way
+    from authkeep.services.grants import refresh_token
+
+    paths: list[str] = []
+    one_step, full_path = (
+        refresh_token.grant_in_one_step,
+        authenticate_module().GRANTS["refresh_token"],
+    )
+
+    async def declined(*args: Any, **kwargs: Any) -> Any:
+        paths.append("one step")
+        return None if len(paths) == 1 else await one_step(*args, **kwargs)
+
+    async def counted(ctx: Any) -> Any:
+        paths.append("full")
+        return await full_path(ctx)
+
+    monkeypatch.setattr(refresh_token, "grant_in_one_step", declined)
+    monkeypatch.setitem(authenticate_module().GRANTS, "refresh_token", counted)
+    full = refresh(env, org_session["refresh_token"])  # the one step declines: the full path
     assert full.status_code == 200, full.text
-    quick = refresh(env, full.json()["refresh_token"])  # caches warm: one step
+    quick = refresh(env, full.json()["refresh_token"])
     assert quick.status_code == 200, quick.text
+    assert paths == ["one step", "full", "one step"]
     full_body, quick_body = full.json(), quick.json()
     full_claims = verify(env, full_body.pop("access_token"))
     quick_claims = verify(env, quick_body.pop("access_token"))
@@ -307,3 +334,32 @@ def test_a_failed_rotation_statement_changes_nothing(
         assert answer.json()["user"]["email"] == email
         assert verify(env, answer.json()["access_token"])["sid"] == sid
         assert refresh(env, answer.json()["refresh_token"]).status_code == 200
+
+
+def test_a_worker_whose_caches_lapsed_still_refreshes_in_one_step(
+    env: TestEnvironment,
+    live_server: LiveServer,
+    org_session: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every few seconds a worker's client and key caches lapse; the requests that find them so
+    load them and still take the one step, not the full path."""
+    full_path = authenticate_module().GRANTS["refresh_token"]
+    taken: list[str] = []
+
+    async def counted(ctx: Any) -> Any:
+        taken.append("full")
+        return await full_path(ctx)
+
+    monkeypatch.setitem(authenticate_module().GRANTS, "refresh_token", counted)
+    token = org_session["refresh_token"]
+    for _ in range(2):
+        forget_caches(live_server)
+        answer = refresh(env, token)
+        assert answer.status_code == 200, answer.text
+        claims = verify(env, answer.json()["access_token"])
+        assert claims["org_id"] == org_session["organization"] and claims["role"] == "admin"
+        token = answer.json()["refresh_token"]
+    assert taken == []
+    live_server.state.issuer._keys.clear()  # the key alone
+    assert refresh(env, token).status_code == 200 and taken == []

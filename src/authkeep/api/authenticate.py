@@ -152,14 +152,25 @@ async def authenticate(request: Request) -> Response:
         raise UnsupportedGrantType(f"grant_type {grant_type!r} is not supported.")
     # Python sends `"client_secret": null` for public clients: null means absent.
     secret = fields.get("client_secret") or bearer_token(request)
-    if grant_type == "refresh_token" and not request.scope.get("state", {}).get(ONE_STEP_TRIED):
+    one_step = grant_type == "refresh_token" and not request.scope.get("state", {}).get(
+        ONE_STEP_TRIED
+    )
+    if one_step:
         quick = await _refresh_in_one_step(request, state, client_id, fields, secret)
         if quick is not None:
             return quick
     # The client and its secret are checked on the read connection, and the grant reads there
     # too where it can: on SQLite the write connection is the process's only one.
     async with state.read_sessions() as reads, state.sessions() as session:
+        cached = state.client_cache.get(client_id)
+        lapsed = cached is None or cached[0] <= time.monotonic()
         client, environment = await _client(state, reads, client_id)
+        if one_step and (lapsed or state.issuer.cached_key(environment.id) is None):
+            # This worker's caches had lapsed: with them loaded, the one step is worth a try.
+            await state.issuer.signing_key(reads, environment.id)
+            quick = await _refresh_in_one_step(request, state, client_id, fields, secret)
+            if quick is not None:
+                return quick
         client_authenticated = False
         if secret and grant_type != "password":
             owner = await environment_id_for_api_key(reads, str(secret))

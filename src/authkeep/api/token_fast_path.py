@@ -117,8 +117,9 @@ class TokenFastPath:
             or not token
             or not isinstance(organization_id, str | None)
             or not isinstance(secret, str | None)
+            or self.state.issuer.cached_key(cached[2].id) is None
         ):
-            return None
+            return None  # the app loads what is missing and tries the one step itself
         scope.setdefault("state", {})[TRIED] = True
         try:
             result = await refresh_token.grant_in_one_step(
