@@ -609,26 +609,36 @@ class PasswordTiming:
 
 def time_password_sign_ins(base: str, deployment: Deployment, rounds: int) -> PasswordTiming:
     """Sequential sign-ins over one keep-alive connection, each beside one bare argon2id verify
-    in this process, alternating so both see the same machine."""
-    import httpx
+    in this process, alternating so both see the same machine. The client is the standard
+    library's http.client: httpx would add ~0.4 ms of its own per request to what is measured."""
+    import http.client
+    from urllib.parse import urlsplit
 
     hasher = new_hasher()
     stored = hasher.hash(USER_PASSWORD)
     timing = PasswordTiming([], [], [])
-    with httpx.Client(base_url=base, timeout=30) as client:
+    address = urlsplit(base)
+    connection = http.client.HTTPConnection(address.hostname or HOST, address.port, timeout=30)
+    headers = {"Content-Type": "application/json"}
+    try:
         for index in range(rounds):
             began = time.perf_counter()
             hasher.verify(stored, USER_PASSWORD)
             timing.bare_ms.append((time.perf_counter() - began) * 1000)
             email = deployment.users[index % len(deployment.users)]
-            body = deployment.grant_body("password", email=email, password=USER_PASSWORD)
+            fields = deployment.grant_body("password", email=email, password=USER_PASSWORD)
+            body = json.dumps(fields)
             began = time.perf_counter()
-            response = client.post(AUTHENTICATE, json=body)
+            connection.request("POST", AUTHENTICATE, body=body, headers=headers)
+            response = connection.getresponse()
+            answer = response.read()
             elapsed = (time.perf_counter() - began) * 1000
-            if response.status_code == 200:
+            if response.status == 200:
                 timing.http_ms.append(elapsed)
             else:
-                timing.failures.append(f"{response.status_code}: {response.text[:200]}")
+                timing.failures.append(f"{response.status}: {answer[:200]!r}")
+    finally:
+        connection.close()
     return timing
 
 
@@ -1447,8 +1457,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--password-rounds",
         type=int,
-        default=30,
-        help="sequential password sign-ins timed against bare argon2id (default 30)",
+        default=60,
+        help="sequential password sign-ins timed against bare argon2id (default 60)",
     )
     parser.add_argument(
         "--max-pool", type=int, default=40000, help="largest pool of tokens or codes per case"
