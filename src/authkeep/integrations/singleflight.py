@@ -88,21 +88,24 @@ class SingleFlight(Generic[T]):
                 return cached[1]
             task = self._tasks.get(digest)
             if task is None or task.done() or task.get_loop() is not loop:
-                task = loop.create_task(self._lead(call))
+                task = loop.create_task(self._lead(digest, call))
                 self._tasks[digest] = task
                 task.add_done_callback(lambda done: self._finished(digest, done))
         # shield: a cancelled caller (a client gone away) must not cancel the others' refresh.
         return await asyncio.shield(task)
 
-    async def _lead(self, call: Callable[[], Awaitable[T]]) -> T:
-        return await call()
+    async def _lead(self, digest: bytes, call: Callable[[], Awaitable[T]]) -> T:
+        value = await call()
+        # Kept before the task counts as done: a caller arriving between its end and its done
+        # callback must find the result, not start a second call.
+        with self._lock:
+            self._keep(digest, value)
+        return value
 
     def _finished(self, digest: bytes, task: asyncio.Task[T]) -> None:
         with self._lock:
             if self._tasks.get(digest) is task:
                 del self._tasks[digest]
-            if not task.cancelled() and task.exception() is None:
-                self._keep(digest, task.result())
 
     def _recent(self, digest: bytes) -> tuple[float, T] | None:
         now = self._clock()
