@@ -7,6 +7,7 @@ Only RS256 exists here: the header is fixed on signing, and verification refuses
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from typing import Any
 
@@ -32,10 +33,15 @@ def _b64decode(segment: str) -> bytes:
         raise JwtError("a token segment is not base64url") from None
 
 
-def encode(claims: dict[str, Any], private_key: RSAPrivateKey, kid: str) -> str:
-    header = b64url(
+@functools.lru_cache(maxsize=64)
+def _header(kid: str) -> str:
+    return b64url(
         json.dumps({"alg": "RS256", "typ": "JWT", "kid": kid}, separators=(",", ":")).encode()
     )
+
+
+def encode(claims: dict[str, Any], private_key: RSAPrivateKey, kid: str) -> str:
+    header = _header(kid)
     payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
     signing_input = f"{header}.{payload}".encode()
     return f"{header}.{payload}.{b64url(private_key.sign(signing_input, _PADDING, _HASH))}"

@@ -164,7 +164,7 @@ _SQLITE_ROLES = "SELECT r.slug, r.priority, p.slug" + _ROLES_OF_MEMBERSHIP.forma
 )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Rotation:
     """What the claim needs: the presented token and the successor to store in its place."""
 
