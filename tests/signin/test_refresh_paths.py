@@ -15,7 +15,14 @@ from workos import WorkOSClient
 
 from authkeep.crypto.secrets import hash_secret, new_id
 from authkeep.store.db import create_engine, session_factory
-from authkeep.store.models import ApiKey, Permission, Role, RolePermission, Session
+from authkeep.store.models import (
+    ApiKey,
+    Permission,
+    RefreshToken,
+    Role,
+    RolePermission,
+    Session,
+)
 from tests.signin.hosted import PASSWORD, make_user, verify
 from tests.support import LiveServer, TestEnvironment, run
 
@@ -302,38 +309,57 @@ def test_refreshes_that_arrive_together_each_get_their_own_session(
         assert refresh(env, answer.json()["refresh_token"]).status_code == 200
 
 
-def test_a_failed_rotation_statement_changes_nothing(
+def test_a_failed_rotation_changes_nothing(
     env: TestEnvironment,
     sdk: WorkOSClient,
     admin: httpx.Client,
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A statement that fails (a dropped connection, say) rotates none of its tokens: each
-    request takes the full path and is answered as if the one step had not been tried."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite rotates one token per transaction")
+    """A one-step rotation that fails (a dropped connection, a disk error) leaves none of its
+    rows behind: each request takes the full path and is answered as if it had not been tried."""
+    import sqlite3
+
     from authkeep.store import rotation
 
     users = _user_tokens(env, sdk, admin, 2)
-    failed: list[int] = []
-    original = rotation._PostgresBatcher._execute
+    failed: list[str] = []  # the successors the failed attempt would have stored
+    if database_url.startswith("postgresql"):
+        execute = rotation._PostgresBatcher._execute
 
-    async def failing(self: Any, batch: list[Any]) -> Any:
-        if not failed:
-            failed.append(len(batch))
-            await original(self, [])  # the connection is used, then the statement "fails"
-            raise ConnectionResetError("the connection went away")
-        return await original(self, batch)
+        async def failing_statement(self: Any, batch: list[Any]) -> Any:
+            if not failed:
+                failed.extend(r.successor_id for r in batch)
+                await execute(self, [])  # the connection is used, then the statement "fails"
+                raise ConnectionResetError("the connection went away")
+            return await execute(self, batch)
 
-    monkeypatch.setattr(rotation._PostgresBatcher, "_execute", failing)
+        monkeypatch.setattr(rotation._PostgresBatcher, "_execute", failing_statement)
+    else:
+        rotate = rotation._SqliteRotator._rotate
+
+        def failing_transaction(self: Any, r: Any) -> Any:
+            rotated = rotate(self, r)  # every row written, not yet committed
+            if not failed and rotated is not None:
+                failed.append(r.successor_id)
+                raise sqlite3.OperationalError("disk I/O error")
+            return rotated
+
+        monkeypatch.setattr(rotation._SqliteRotator, "_rotate", failing_transaction)
     answers = [refresh(env, token) for _, _, token in users]
-    assert failed == [1]
+    assert len(failed) == 1
     for (email, sid, _), answer in zip(users, answers, strict=True):
         assert answer.status_code == 200, answer.text
         assert answer.json()["user"]["email"] == email
         assert verify(env, answer.json()["access_token"])["sid"] == sid
         assert refresh(env, answer.json()["refresh_token"]).status_code == 200
+
+    async def leftovers(session: Any) -> list[str]:
+        return list(
+            await session.scalars(select(RefreshToken.id).where(RefreshToken.id.in_(failed)))
+        )
+
+    assert in_database(database_url, leftovers) == []
 
 
 def test_a_worker_whose_caches_lapsed_still_refreshes_in_one_step(
