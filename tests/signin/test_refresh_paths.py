@@ -277,6 +277,9 @@ def test_refreshes_that_arrive_together_each_get_their_own_session(
         return await original(self, batch)
 
     monkeypatch.setattr(rotation._PostgresBatcher, "_execute", held)
+    # A held statement would otherwise count as stalled after 50 ms and let the waiting
+    # requests start statements of their own as they trickle in.
+    monkeypatch.setattr(rotation, "PG_STALL_SECONDS", 5.0)
     tokens = [token for _, _, token in users] + [
         org_session["refresh_token"],
         users[0][2],  # the same token twice
@@ -307,6 +310,57 @@ def test_refreshes_that_arrive_together_each_get_their_own_session(
     # Every new token works once more.
     for answer in answers[:5]:
         assert refresh(env, answer.json()["refresh_token"]).status_code == 200
+
+
+def test_a_stuck_rotation_statement_does_not_hold_up_the_others(
+    env: TestEnvironment,
+    sdk: WorkOSClient,
+    admin: httpx.Client,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rotation statement that does not come back (a lock wait) is not waited for: after
+    PG_STALL_SECONDS the refreshes that arrived meanwhile start a statement of their own."""
+    import asyncio
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from authkeep.store import rotation
+
+    users = _user_tokens(env, sdk, admin, 3)
+    events: list[str] = []
+    original = rotation._PostgresBatcher._execute
+
+    async def first_stuck(self: Any, batch: list[Any]) -> Any:
+        stuck = not events
+        events.append("started")
+        if stuck:
+            for _ in range(100):  # until another statement has finished, at most 5 s
+                await asyncio.sleep(0.05)
+                if "finished" in events:
+                    break
+        found = await original(self, batch)
+        events.append("stuck one finished" if stuck else "finished")
+        return found
+
+    monkeypatch.setattr(rotation._PostgresBatcher, "_execute", first_stuck)
+
+    batched = database_url.startswith("postgresql")  # SQLite has no statements to share
+
+    def refresh_later(index: int) -> httpx.Response:
+        deadline = time.monotonic() + 10
+        while index and batched and not events and time.monotonic() < deadline:
+            time.sleep(0.005)  # until the first one's statement is running
+        return refresh(env, users[index][2])
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        answers = list(pool.map(refresh_later, range(3)))
+    for (email, sid, _), answer in zip(users, answers, strict=True):
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["user"]["email"] == email
+        assert verify(env, answer.json()["access_token"])["sid"] == sid
+    if batched:
+        assert events.index("finished") < events.index("stuck one finished"), events
 
 
 def test_a_failed_rotation_changes_nothing(

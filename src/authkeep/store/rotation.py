@@ -324,9 +324,10 @@ class _PostgresBatcher:
             found = await self._execute([r for r, _ in batch])
         except Exception:
             log.exception("rotating %d refresh tokens failed; each takes the full path", len(batch))
-        for index, (_, future) in enumerate(batch, start=1):
-            if not future.done():
-                future.set_result(found.get(index))
+        finally:  # also when cancelled (shutdown): no request is left waiting
+            for index, (_, future) in enumerate(batch, start=1):
+                if not future.done():
+                    future.set_result(found.get(index))
 
     async def _execute(self, batch: list[Rotation]) -> dict[int, Rotated]:
         columns: tuple[list[Any], ...] = tuple([] for _ in _PG_ARRAYS)

@@ -201,9 +201,11 @@ class OpenRecord:
         self.done = True
         try:
             await self.connection.execute("ROLLBACK")
-        except BaseException:
-            self.connections.discard(self.connection)
-            raise
+        except BaseException as error:
+            self.connections.discard(self.connection)  # the server rolls back what it had
+            if not isinstance(error, Exception):
+                raise
+            return
         await self.connections.release(self.connection)
 
 
