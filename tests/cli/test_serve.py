@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -163,3 +166,141 @@ def test_sqlite_with_two_workers_takes_concurrent_writes_without_errors(tmp_path
         os.killpg(process.pid, signal.SIGTERM)
         output, _ = process.communicate(timeout=20)
     assert "database is locked" not in output and "Traceback" not in output, output[-2000:]
+
+
+def _worker_pids(leader: int) -> list[int]:
+    """The worker processes of `authkeep serve` (not multiprocessing's resource tracker)."""
+    pids = []
+    for pid in Path(f"/proc/{leader}/task/{leader}/children").read_text().split():
+        with contextlib.suppress(OSError):
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                pids.append(int(pid))
+    return sorted(pids)
+
+
+def _established_per_worker(pids: list[int], port: int) -> dict[int, int]:
+    """How many connections to `port` each worker process holds (from /proc, Linux)."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                if local_port == port and fields[3] == "01":  # ESTABLISHED, server side
+                    inodes.add(fields[9])
+    counts = {}
+    for pid in pids:
+        held = 0
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    held += 1
+        counts[pid] = held
+    return counts
+
+
+def _sqlite_env(tmp_path: Path) -> dict[str, str]:
+    env = {
+        "AUTHKEEP_DATABASE_URL": f"sqlite:///{tmp_path / 'workers.db'}",
+        "AUTHKEEP_SECRET_KEY": support.SECRET,
+        "AUTHKEEP_LOG_LEVEL": "warning",
+    }
+    authkeep("migrate", cwd=tmp_path, env=env)
+    return env
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    os.killpg(process.pid, signal.SIGTERM)
+    output, _ = process.communicate(timeout=40)
+    return output
+
+
+def test_connections_opened_together_spread_across_the_workers(tmp_path: Path) -> None:
+    """Keep-alive clients that connect at once (an app's pool) reach every worker: each worker
+    listens with a socket of its own. On one shared socket the first worker to wake took
+    nearly all of them (16/0, 14/2 of 16)."""
+    import http.client
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = _sqlite_env(tmp_path)
+    port = support.free_port()
+    process = start_serve(tmp_path, env, port)
+    connections: list[http.client.HTTPConnection] = []
+    try:
+        pids = _worker_pids(process.pid)
+        assert len(pids) == 2
+        ready = threading.Barrier(32)
+
+        def connect(_: int) -> http.client.HTTPConnection:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            ready.wait()
+            connection.request("GET", "/healthz")
+            answer = connection.getresponse()
+            answer.read()
+            assert answer.status == 200
+            return connection  # left open: keep-alive
+
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            connections = list(pool.map(connect, range(32)))
+        held = _established_per_worker(pids, port)
+        assert sum(held.values()) == 32, held
+        # By a hash of each connection's addresses: fewer than 6 of 32 on one side happens
+        # about once in 10,000 runs.
+        assert min(held.values()) >= 6, held
+    finally:
+        for connection in connections:
+            connection.close()
+        output = _stop(process)
+    assert process.returncode == 0 and "Traceback" not in output, output[-2000:]
+
+
+def test_a_worker_that_dies_is_replaced_and_the_port_keeps_answering(tmp_path: Path) -> None:
+    env = _sqlite_env(tmp_path)
+    port = support.free_port()
+    process = start_serve(tmp_path, env, port)
+    try:
+        first = _worker_pids(process.pid)
+        os.kill(first[0], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while True:
+            now = _worker_pids(process.pid)
+            if len(now) == 2 and first[0] not in now:
+                break
+            assert time.monotonic() < deadline, f"no new worker: {now}"
+            time.sleep(0.1)
+        # The port answers all along, and once the new worker listens it takes its share.
+        replacement = next(pid for pid in now if pid not in first)
+        while True:
+            connections = [httpx.Client(timeout=10) for _ in range(16)]
+            try:
+                for client in connections:
+                    assert client.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+                if _established_per_worker([replacement], port)[replacement]:
+                    break
+            finally:
+                for client in connections:
+                    client.close()
+            assert time.monotonic() < deadline, "the new worker never took a connection"
+            time.sleep(0.2)
+    finally:
+        output = _stop(process)
+    assert process.returncode == 0, output[-2000:]
+    assert f"worker {first[0]} exited" in output, output[-2000:]
+
+
+def test_serve_with_workers_on_a_port_in_use_says_so(tmp_path: Path) -> None:
+    env = _sqlite_env(tmp_path)
+    # Taken by a server that shares ports too (a second `authkeep serve` started by mistake):
+    # binding would succeed, so the supervisor checks that nothing answers there first.
+    for reuse_port in (False, True):
+        with socket.socket() as taken:
+            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, int(reuse_port))
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            result = authkeep(
+                "serve", "--port", str(port), "--workers", "2", cwd=tmp_path, env=env, check=False
+            )
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert f"Cannot listen on 127.0.0.1:{port}" in result.stderr, result.stderr

@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Any
 
+from authkeep.cli import workers
 from authkeep.cli.common import CliError, server_imports
 from authkeep.config import Settings, load_settings, production_problems
 
@@ -64,17 +65,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(f"authkeep serving on {settings.host}:{settings.port} with {settings.workers} worker(s)")
-    uvicorn.run(
-        "authkeep.app:app_from_environment",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level,
-        access_log=False,
-        proxy_headers=True,
-        ws="none",
-    )
+    options: dict[str, Any] = {
+        "app": "authkeep.app:app_from_environment",
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "access_log": False,
+        "proxy_headers": True,
+        "ws": "none",
+    }
+    if settings.workers > 1 and workers.supported():
+        # A listening socket per worker: see cli/workers.py.
+        supervisor = workers.Supervisor(options, settings.workers, settings.host, settings.port)
+        try:
+            return supervisor.run()
+        except OSError as error:
+            raise CliError(f"Cannot listen on {settings.host}:{settings.port}: {error}") from None
+    uvicorn.run(**options, workers=settings.workers)
     return 0
 
 
