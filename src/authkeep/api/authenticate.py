@@ -33,6 +33,7 @@ from authkeep.services.grants import (
     refresh_token,
 )
 from authkeep.services.grants.issue import GrantContext, GrantResult
+from authkeep.store.db import open_session
 from authkeep.store.models import Client, Environment
 
 GRANTS: dict[str, Callable[[GrantContext], Awaitable[GrantResult]]] = {
@@ -161,7 +162,7 @@ async def authenticate(request: Request) -> Response:
             return quick
     # The client and its secret are checked on the read connection, and the grant reads there
     # too where it can: on SQLite the write connection is the process's only one.
-    async with state.read_sessions() as reads, state.sessions() as session:
+    async with open_session(state.read_sessions) as reads, open_session(state.sessions) as session:
         cached = state.client_cache.get(client_id)
         lapsed = cached is None or cached[0] <= time.monotonic()
         client, environment = await _client(state, reads, client_id)
