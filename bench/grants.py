@@ -14,7 +14,7 @@ worker count:
   password   `--password-rounds` sequential password sign-ins, each beside one bare argon2id
              verify in this process
   rss        VmRSS of each uvicorn worker after startup, after one request (a password sign-in)
-             and after the load
+             and once idle after the load
 
 and, once per run: node-oidc-provider's refresh grant (the peer, one node process, its own token
 pool) before each database's cases and at the end, so its drift on a shared machine shows; and,
@@ -88,6 +88,7 @@ PILOT_REFRESH_POOL = 4000  # copies are cheap, and a refresh pilot must not run 
 PILOT_SECONDS = 1.0
 PILOT_WARMUP = 0.5  # a cold server (connection pools, caches) runs at half speed at first
 POOL_SAFETY = 1.6
+IDLE_AFTER_LOAD_SECONDS = 8.0  # longer than a worker's idle trim (5 s) after the last sign-in
 
 # argon2id as authkeep configures it (OWASP: m=19 MiB, t=2, p=1).
 ARGON2_TIME_COST = 2
@@ -1061,6 +1062,9 @@ def bench_server(
                 burst_of=lambda: Burst(base, deployment, options.burst),
                 **common,
             )
+            # Idle again: a worker returns its hashing memory to the system once sign-ins have
+            # stopped for a few seconds (services/passwords.py, IDLE_TRIM_SECONDS).
+            time.sleep(IDLE_AFTER_LOAD_SECONDS)
             figures.rss_after = settled_rss(server, workers)
             if server.process is not None and server.process.poll() is not None:
                 figures.problem = f"{server.name} died during the run: {server.tail()}"
@@ -1366,7 +1370,7 @@ def report(results: Results) -> str:
         "`authkeep serve` process itself; with more, in the workers it spawns):",
         "",
         render_table(
-            ["server", "workers", "after startup", "+1 sign-in", "after the load"], memory_rows
+            ["server", "workers", "after startup", "+1 sign-in", "idle after the load"], memory_rows
         ),
     ]
 
