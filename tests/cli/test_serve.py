@@ -289,6 +289,49 @@ def test_a_worker_that_dies_is_replaced_and_the_port_keeps_answering(tmp_path: P
     assert f"worker {first[0]} exited" in output, output[-2000:]
 
 
+def test_sighup_replaces_the_workers_while_the_port_keeps_answering(tmp_path: Path) -> None:
+    env = _sqlite_env(tmp_path)
+    port = support.free_port()
+    process = start_serve(tmp_path, env, port)
+    failures: list[str] = []
+    answered = 0
+    polling = True
+
+    def poll() -> None:
+        nonlocal answered
+        while polling:
+            try:  # a new connection each time: it reaches whichever worker listens now
+                status = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code
+                answered += 1
+                if status != 200:
+                    failures.append(str(status))
+            except httpx.TransportError as error:
+                failures.append(repr(error))
+            time.sleep(0.01)
+
+    poller = threading.Thread(target=poll)
+    try:
+        before = set(_worker_pids(process.pid))
+        poller.start()
+        os.kill(process.pid, signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while True:
+            now = set(_worker_pids(process.pid))
+            if len(now) == 2 and not now & before:
+                break
+            assert time.monotonic() < deadline, f"workers not replaced: {before} -> {now}"
+            time.sleep(0.1)
+        time.sleep(0.5)
+    finally:
+        polling = False
+        if poller.is_alive():
+            poller.join()
+        output = _stop(process)
+    assert process.returncode == 0, output[-2000:]
+    assert "replacing the workers" in output, output[-2000:]
+    assert answered > 20 and not failures, (answered, failures[:5])
+
+
 def test_serve_with_workers_on_a_port_in_use_says_so(tmp_path: Path) -> None:
     env = _sqlite_env(tmp_path)
     # Taken by a server that shares ports too (a second `authkeep serve` started by mistake):

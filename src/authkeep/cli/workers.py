@@ -10,8 +10,9 @@ goes to one of them by a hash of its addresses.
 
 The supervisor holds the port from the start (a bound socket that never listens, so a port in
 use fails before any worker starts), starts the workers, starts a new one when a worker dies,
-and on SIGINT or SIGTERM stops them all gracefully. A worker that cannot start (exit code 3, as
-uvicorn's) stops the server: it would fail the same way every time.
+replaces them one at a time on SIGHUP (as uvicorn's does), and on SIGINT or SIGTERM stops them
+all gracefully. A worker that dies before it listens (exit code 3 from uvicorn, or any other)
+stops the server: it would fail the same way every time.
 """
 
 from __future__ import annotations
@@ -22,14 +23,17 @@ import multiprocessing
 import signal
 import socket
 import sys
+import threading
 import time
 from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event
 from typing import Any
 
 STARTUP_FAILURE = 3  # uvicorn's exit code for a worker that failed before serving
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 SHUTDOWN_SECONDS = 30.0  # after which a worker still finishing its requests is killed
 RESTART_PAUSE = 1.0  # between restarts of a worker that keeps dying right after it started
+READY_SECONDS = 60.0  # for a new worker to listen, when SIGHUP replaces the workers
 
 
 def _say(message: str) -> None:
@@ -54,8 +58,9 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def worker(options: dict[str, Any], host: str, port: int) -> None:
-    """One worker process: its own listening socket, then uvicorn until it is told to stop."""
+def worker(options: dict[str, Any], host: str, port: int, ready: Event) -> None:
+    """One worker process: its own listening socket, then uvicorn until it is told to stop.
+    `ready` is set once it listens and its app has started."""
     import uvicorn
 
     config = uvicorn.Config(**options)
@@ -65,6 +70,14 @@ def worker(options: dict[str, Any], host: str, port: int) -> None:
         print(f"authkeep worker: cannot listen on {host}:{port}: {error}", file=sys.stderr)
         sys.exit(STARTUP_FAILURE)
     server = uvicorn.Server(config)
+
+    def announce() -> None:
+        while not server.started and not server.should_exit:
+            time.sleep(0.02)
+        if server.started:
+            ready.set()
+
+    threading.Thread(target=announce, name="authkeep-ready", daemon=True).start()
     server.run(sockets=[sock])
     if not server.started:
         sys.exit(STARTUP_FAILURE)
@@ -89,8 +102,10 @@ class Supervisor:
         self.port = port
         self.context = multiprocessing.get_context("spawn")
         self.processes: list[BaseProcess] = []
+        self.ready: list[Event] = []  # kept here: the child opens it by name
         self.started_at: list[float] = []
         self.stopping: list[int] = []
+        self.restarts: list[int] = []
 
     def run(self) -> int:
         """Serve until SIGINT or SIGTERM; 0, or 1 when a worker could not start. OSError when
@@ -101,16 +116,22 @@ class Supervisor:
         reservation = bind(self.host, self.port)
         self.port = reservation.getsockname()[1]
         previous = {sig: signal.signal(sig, self._on_signal) for sig in STOP_SIGNALS}
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, self._on_hangup)
         failed = False
         try:
             for _ in range(self.count):
-                self.processes.append(self._start())
+                process, ready = self._start()
+                self.processes.append(process)
+                self.ready.append(ready)
                 self.started_at.append(time.monotonic())
             while not self.stopping:
                 time.sleep(0.2)
                 failed = self._replace_dead()
                 if failed:
                     break
+                if self.restarts:
+                    self.restarts.clear()
+                    self._restart_all()
         finally:
             self._stop_all()
             reservation.close()
@@ -121,14 +142,41 @@ class Supervisor:
     def _on_signal(self, signum: int, frame: object) -> None:
         self.stopping.append(signum)
 
-    def _start(self) -> BaseProcess:
+    def _on_hangup(self, signum: int, frame: object) -> None:
+        self.restarts.append(signum)
+
+    def _start(self) -> tuple[BaseProcess, Event]:
+        ready = self.context.Event()
         process = self.context.Process(
             target=worker,
-            args=(self.options, self.host, self.port),
+            args=(self.options, self.host, self.port, ready),
             name="authkeep-worker",
         )
         process.start()
-        return process
+        return process, ready
+
+    def _restart_all(self) -> None:
+        """SIGHUP: replace the workers one at a time (new code after an upgrade), each new one
+        listening before the old one stops, so the port never goes unanswered."""
+        _say("SIGHUP: replacing the workers one at a time")
+        for index, old in enumerate(self.processes):
+            new, ready = self._start()
+            deadline = time.monotonic() + READY_SECONDS
+            while not ready.wait(0.1):
+                if self.stopping or not new.is_alive() or time.monotonic() > deadline:
+                    new.kill()
+                    new.join()
+                    if not self.stopping:
+                        _say(f"a new worker did not start; keeping worker {old.pid}")
+                    return
+            with contextlib.suppress(ProcessLookupError):
+                old.terminate()
+            old.join(SHUTDOWN_SECONDS)
+            if old.is_alive():
+                old.kill()
+                old.join()
+            self.processes[index], self.ready[index] = new, ready
+            self.started_at[index] = time.monotonic()
 
     def _replace_dead(self) -> bool:
         """Start a new worker for each that died; True when one failed to start."""
@@ -136,13 +184,14 @@ class Supervisor:
             if process.is_alive() or self.stopping:
                 continue
             process.join()
-            if process.exitcode == STARTUP_FAILURE:
-                _say(f"worker {process.pid} could not start; stopping")
+            if process.exitcode == STARTUP_FAILURE or not self.ready[index].is_set():
+                code = process.exitcode
+                _say(f"worker {process.pid} could not start (exit code {code}); stopping")
                 return True
             _say(f"worker {process.pid} exited with code {process.exitcode}; starting another")
             if time.monotonic() - self.started_at[index] < RESTART_PAUSE:
                 time.sleep(RESTART_PAUSE)
-            self.processes[index] = self._start()
+            self.processes[index], self.ready[index] = self._start()
             self.started_at[index] = time.monotonic()
         return False
 
