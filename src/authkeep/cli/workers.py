@@ -63,6 +63,9 @@ def worker(options: dict[str, Any], host: str, port: int, ready: Event) -> None:
     `ready` is set once it listens and its app has started."""
     import uvicorn
 
+    from authkeep.services.passwords import share_one_allocator_arena
+
+    share_one_allocator_arena()  # before the thread below: see its docstring
     config = uvicorn.Config(**options)
     try:
         sock = bind(host, port)
