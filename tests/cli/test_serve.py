@@ -178,26 +178,45 @@ def _worker_pids(leader: int) -> list[int]:
     return sorted(pids)
 
 
-def _established_per_worker(pids: list[int], port: int) -> dict[int, int]:
-    """How many connections to `port` each worker process holds (from /proc, Linux)."""
+def _socket_inodes(port: int, state: str) -> set[str]:
+    """Inodes of the sockets on local `port` in a TCP state ("01" established, "0A" listen)."""
     inodes: set[str] = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with contextlib.suppress(FileNotFoundError):
             for line in Path(table).read_text().splitlines()[1:]:
                 fields = line.split()
-                local_port = int(fields[1].rsplit(":", 1)[1], 16)
-                if local_port == port and fields[3] == "01":  # ESTABLISHED, server side
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
                     inodes.add(fields[9])
-    counts = {}
-    for pid in pids:
-        held = 0
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            with contextlib.suppress(OSError):
-                target = os.readlink(fd)
-                if target.startswith("socket:[") and target[8:-1] in inodes:
-                    held += 1
-        counts[pid] = held
-    return counts
+    return inodes
+
+
+def _holding(pid: int, inodes: set[str]) -> int:
+    held = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                held += 1
+    return held
+
+
+def _all_workers_listening(process: subprocess.Popen[str], port: int, count: int = 2) -> list[int]:
+    """The worker pids, once `count` of them listen on `port` (the first to answer /readyz may
+    be alone for a moment)."""
+    deadline = time.monotonic() + 30
+    while True:
+        pids = _worker_pids(process.pid)
+        listening = _socket_inodes(port, "0A")
+        if len(pids) == count and all(_holding(pid, listening) for pid in pids):
+            return pids
+        assert time.monotonic() < deadline, f"workers {pids} not all listening"
+        time.sleep(0.05)
+
+
+def _established_per_worker(pids: list[int], port: int) -> dict[int, int]:
+    """How many connections to `port` each worker process holds (from /proc, Linux)."""
+    established = _socket_inodes(port, "01")
+    return {pid: _holding(pid, established) for pid in pids}
 
 
 def _sqlite_env(tmp_path: Path) -> dict[str, str]:
@@ -228,8 +247,7 @@ def test_connections_opened_together_spread_across_the_workers(tmp_path: Path) -
     process = start_serve(tmp_path, env, port)
     connections: list[http.client.HTTPConnection] = []
     try:
-        pids = _worker_pids(process.pid)
-        assert len(pids) == 2
+        pids = _all_workers_listening(process, port)
         ready = threading.Barrier(32)
 
         def connect(_: int) -> http.client.HTTPConnection:
@@ -260,7 +278,7 @@ def test_a_worker_that_dies_is_replaced_and_the_port_keeps_answering(tmp_path: P
     port = support.free_port()
     process = start_serve(tmp_path, env, port)
     try:
-        first = _worker_pids(process.pid)
+        first = _all_workers_listening(process, port)
         os.kill(first[0], signal.SIGKILL)
         deadline = time.monotonic() + 30
         while True:
@@ -311,7 +329,7 @@ def test_sighup_replaces_the_workers_while_the_port_keeps_answering(tmp_path: Pa
 
     poller = threading.Thread(target=poll)
     try:
-        before = set(_worker_pids(process.pid))
+        before = set(_all_workers_listening(process, port))
         poller.start()
         os.kill(process.pid, signal.SIGHUP)
         deadline = time.monotonic() + 60
@@ -383,7 +401,7 @@ def test_workers_give_hashing_memory_back_once_sign_ins_stop(tmp_path: Path) -> 
     process = start_serve(tmp_path, env, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        pids = _worker_pids(process.pid)
+        pids = _all_workers_listening(process, port)
         started = {pid: _rss_mb(pid) for pid in pids}
         created = httpx.post(
             f"{base}/user_management/users",

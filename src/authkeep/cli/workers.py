@@ -11,8 +11,8 @@ goes to one of them by a hash of its addresses.
 The supervisor holds the port from the start (a bound socket that never listens, so a port in
 use fails before any worker starts), starts the workers, starts a new one when a worker dies,
 replaces them one at a time on SIGHUP (as uvicorn's does), and on SIGINT or SIGTERM stops them
-all gracefully. A worker that dies before it listens (exit code 3 from uvicorn, or any other)
-stops the server: it would fail the same way every time.
+all gracefully. A worker that fails before it listens (uvicorn's exit code 3, or any other
+error exit) stops the server: it would fail the same way every time.
 """
 
 from __future__ import annotations
@@ -187,8 +187,9 @@ class Supervisor:
             if process.is_alive() or self.stopping:
                 continue
             process.join()
-            if process.exitcode == STARTUP_FAILURE or not self.ready[index].is_set():
-                code = process.exitcode
+            code = process.exitcode
+            # Killed by a signal (negative code: OOM, an operator) is no reason to stop.
+            if code == STARTUP_FAILURE or (not self.ready[index].is_set() and (code or 0) > 0):
                 _say(f"worker {process.pid} could not start (exit code {code}); stopping")
                 return True
             _say(f"worker {process.pid} exited with code {process.exitcode}; starting another")
