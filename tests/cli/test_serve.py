@@ -115,17 +115,8 @@ def test_sqlite_with_two_workers_takes_concurrent_writes_without_errors(tmp_path
     from tests.signin.hosted import CALLBACK, PASSWORD, sign_in
 
     port = support.free_port()
-    env = {
-        "AUTHKEEP_DATABASE_URL": f"sqlite:///{tmp_path / 'concurrent.db'}",
-        "AUTHKEEP_SECRET_KEY": support.SECRET,
-        "AUTHKEEP_LOG_LEVEL": "warning",
-    }
-    authkeep("migrate", cwd=tmp_path, env=env)
-    made = authkeep(
-        "environments", "create", "dev", "--kind", "development", cwd=tmp_path, env=env
-    ).stdout
-    api_key = next(line.split()[-1] for line in made.splitlines() if "api_key" in line)
-    client_id = next(line.split()[-1] for line in made.splitlines() if "client_id" in line)
+    env = _migrated_env(tmp_path, f"sqlite:///{tmp_path / 'concurrent.db'}")
+    api_key, client_id = _dev_environment(tmp_path, env)
     authkeep("redirect-uris", "add", CALLBACK, "--env", "dev", cwd=tmp_path, env=env)
     process = start_serve(tmp_path, env, port)
     base = f"http://127.0.0.1:{port}"
@@ -219,14 +210,28 @@ def _established_per_worker(pids: list[int], port: int) -> dict[int, int]:
     return {pid: _holding(pid, established) for pid in pids}
 
 
-def _sqlite_env(tmp_path: Path) -> dict[str, str]:
+def _migrated_env(tmp_path: Path, database_url: str) -> dict[str, str]:
     env = {
-        "AUTHKEEP_DATABASE_URL": f"sqlite:///{tmp_path / 'workers.db'}",
+        "AUTHKEEP_DATABASE_URL": database_url,
         "AUTHKEEP_SECRET_KEY": support.SECRET,
         "AUTHKEEP_LOG_LEVEL": "warning",
     }
     authkeep("migrate", cwd=tmp_path, env=env)
     return env
+
+
+def _sqlite_env(tmp_path: Path) -> dict[str, str]:
+    return _migrated_env(tmp_path, f"sqlite:///{tmp_path / 'workers.db'}")
+
+
+def _dev_environment(tmp_path: Path, env: dict[str, str]) -> tuple[str, str]:
+    """A development environment: its API key and client ID."""
+    made = authkeep(
+        "environments", "create", "dev", "--kind", "development", cwd=tmp_path, env=env
+    ).stdout
+    api_key = next(line.split()[-1] for line in made.splitlines() if "api_key" in line)
+    client_id = next(line.split()[-1] for line in made.splitlines() if "client_id" in line)
+    return api_key, client_id
 
 
 def _stop(process: subprocess.Popen[str]) -> str:
@@ -386,17 +391,8 @@ def test_workers_give_hashing_memory_back_once_sign_ins_stop(tmp_path: Path) -> 
     from tests.signin.hosted import PASSWORD
 
     schema = support.create_postgres_schema()
-    env = {
-        "AUTHKEEP_DATABASE_URL": support.postgres_url(schema),
-        "AUTHKEEP_SECRET_KEY": support.SECRET,
-        "AUTHKEEP_LOG_LEVEL": "warning",
-    }
-    authkeep("migrate", cwd=tmp_path, env=env)
-    made = authkeep(
-        "environments", "create", "dev", "--kind", "development", cwd=tmp_path, env=env
-    ).stdout
-    api_key = next(line.split()[-1] for line in made.splitlines() if "api_key" in line)
-    client_id = next(line.split()[-1] for line in made.splitlines() if "client_id" in line)
+    env = _migrated_env(tmp_path, support.postgres_url(schema))
+    api_key, client_id = _dev_environment(tmp_path, env)
     port = support.free_port()
     process = start_serve(tmp_path, env, port)
     base = f"http://127.0.0.1:{port}"
