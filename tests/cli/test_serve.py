@@ -17,11 +17,17 @@ from tests import support
 from tests.cli.test_dev import CLI, authkeep
 
 
-def start_serve(cwd: Path, env: dict[str, str], port: int) -> subprocess.Popen[str]:
-    """`authkeep serve --workers 2` in its own process group, once it answers /readyz."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("AUTHKEEP_")} | env
+def start_serve(
+    cwd: Path, env: dict[str, str], port: int, workers: int = 2
+) -> subprocess.Popen[str]:
+    """`authkeep serve --workers N` in its own process group, once it answers /readyz."""
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AUTHKEEP_") and k != "PYTHONOPTIMIZE"
+    } | env
     process = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port), "--workers", "2"],
+        [*CLI, "serve", "--port", str(port), "--workers", str(workers)],
         cwd=cwd,
         env=environ,
         stdout=subprocess.PIPE,
@@ -271,11 +277,39 @@ def test_connections_opened_together_spread_across_the_workers(tmp_path: Path) -
         # By a hash of each connection's addresses: fewer than 6 of 32 on one side happens
         # about once in 10,000 runs.
         assert min(held.values()) >= 6, held
+        # The workers inherit serve's -OO (test_serve_drops_docstrings_in_the_same_process).
+        for pid in pids:
+            assert b"-OO" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"), pid
     finally:
         for connection in connections:
             connection.close()
         output = _stop(process)
     assert process.returncode == 0 and "Traceback" not in output, output[-2000:]
+
+
+def _environ(pid: int) -> dict[str, str]:
+    entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(entry.decode().split("=", 1) for entry in entries if b"=" in entry)
+
+
+def test_serve_drops_docstrings_in_the_same_process(tmp_path: Path) -> None:
+    """A worker keeps every module's docstrings and never reads them: `authkeep serve` runs
+    under Python's -OO (PYTHONOPTIMIZE=2), replacing itself, so the PID a process manager
+    started is the one that serves. An operator's own PYTHONOPTIMIZE is kept."""
+    env = _sqlite_env(tmp_path)
+    for given, expected in ((None, "2"), ("0", "0")):
+        port = support.free_port()
+        extra = {} if given is None else {"PYTHONOPTIMIZE": given}
+        process = start_serve(tmp_path, env | extra, port, workers=1)
+        try:
+            assert _environ(process.pid).get("PYTHONOPTIMIZE") == expected
+            assert _holding(process.pid, _socket_inodes(port, "0A")) == 1
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        finally:
+            output = _stop(process)
+        # A single worker is uvicorn's own server: it stops gracefully, then re-raises SIGTERM.
+        assert process.returncode == -signal.SIGTERM, output[-2000:]
+        assert "Traceback" not in output, output[-2000:]
 
 
 def test_a_worker_that_dies_is_replaced_and_the_port_keeps_answering(tmp_path: Path) -> None:

@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Only a process started as `authkeep ...` may replace itself (cli/serve.py); a caller of
+    # main() keeps its process.
+    args.command_line = argv is None
     try:
         return int(args.handler(args))
     except (CliError, AuthkeepError, ValueError) as error:

@@ -39,7 +39,27 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _restart_without_docstrings() -> None:
+    """Run the rest of `authkeep serve` under PYTHONOPTIMIZE=2 (Python's -OO).
+
+    A worker keeps the docstrings of every module it imports (SQLAlchemy's alone are megabytes)
+    for its whole life and never reads them; -OO leaves them (and `assert` statements) out,
+    about 3.5 MB less per worker. The process replaces itself with the same command line
+    (same PID, so process managers keep track of it) and the workers it starts inherit the
+    setting. An operator's own PYTHONOPTIMIZE, whatever its value, is left as it is:
+    PYTHONOPTIMIZE=0 keeps docstrings and asserts.
+    """
+    if os.name != "posix" or sys.flags.optimize or "PYTHONOPTIMIZE" in os.environ:
+        return
+    os.environ["PYTHONOPTIMIZE"] = "2"
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, sys.orig_argv)  # noqa: S606 - this very command again
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    if getattr(args, "command_line", False):
+        _restart_without_docstrings()
     server_imports()
     from authkeep.services.passwords import share_one_allocator_arena
 
