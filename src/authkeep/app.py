@@ -42,7 +42,7 @@ from authkeep.pages import email_codes, mailbox
 from authkeep.pages import invitation as invitation_pages
 from authkeep.pages import password_reset as password_reset_pages
 from authkeep.pages import routes as pages
-from authkeep.services.passwords import share_one_allocator_arena
+from authkeep.services.passwords import return_free_memory, share_one_allocator_arena
 from authkeep.services.tokens import TokenIssuer
 from authkeep.store import rotation
 from authkeep.store.db import create_engines, session_factory
@@ -150,4 +150,5 @@ def app_from_environment() -> Starlette:
     # busy worker each one otherwise paused the event loop for 50-80 ms.
     gc.collect()
     gc.freeze()
+    return_free_memory()
     return app

@@ -64,7 +64,7 @@ class _HashPool:
         with self.lock:
             idle = self.in_flight == 0 and self.generation == generation
         if idle:
-            self.executor.submit(_return_free_memory)
+            self.executor.submit(return_free_memory)
 
 
 @functools.cache
@@ -86,7 +86,7 @@ def share_one_allocator_arena() -> None:
         return
 
 
-def _return_free_memory() -> None:
+def return_free_memory() -> None:
     """glibc's malloc_trim: give free heap pages of every arena back to the system (no-op
     elsewhere)."""
     import ctypes
