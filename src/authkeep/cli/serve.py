@@ -49,12 +49,17 @@ def _restart_without_docstrings() -> None:
     setting. An operator's own PYTHONOPTIMIZE, whatever its value, is left as it is:
     PYTHONOPTIMIZE=0 keeps docstrings and asserts.
     """
-    if os.name != "posix" or sys.flags.optimize or "PYTHONOPTIMIZE" in os.environ:
+    if os.name != "posix" or not sys.executable or sys.flags.optimize:
+        return
+    if "PYTHONOPTIMIZE" in os.environ:  # the operator's choice, or this process after the exec
         return
     os.environ["PYTHONOPTIMIZE"] = "2"
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, sys.orig_argv)  # noqa: S606 - this very command again
+    try:
+        os.execv(sys.executable, sys.orig_argv)  # noqa: S606 - this very command again
+    except OSError:
+        del os.environ["PYTHONOPTIMIZE"]  # serve as it is
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
