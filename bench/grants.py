@@ -727,6 +727,16 @@ def worker_rss(server: Server) -> list[float]:
     return [v for v in values if v is not None]
 
 
+def steal_seconds() -> float | None:
+    """CPU time the hypervisor gave to others while this machine's CPUs wanted to run, summed
+    over the CPUs (the `steal` column of /proc/stat's `cpu` line)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def cpu_seconds(pid: int) -> float | None:
     """User plus system CPU time of a process so far."""
     try:
@@ -746,17 +756,23 @@ class CpuMeter:
     start_cpu: dict[int, float] = field(default_factory=dict)
     seconds: float | None = None  # CPU seconds, summed over the workers
     wall: float | None = None
+    start_steal: float | None = None
+    steal: float | None = None  # share of the machine's CPU time stolen by the hypervisor
 
     def start(self) -> None:
         assert self.server.process is not None
         pids = worker_pids(self.server.process.pid)
         self.start_cpu = {pid: cpu for pid in pids if (cpu := cpu_seconds(pid)) is not None}
+        self.start_steal = steal_seconds()
         self.began = time.perf_counter()
 
     def stop(self) -> None:
         if not self.start_cpu:
             return
         self.wall = time.perf_counter() - self.began
+        stolen = steal_seconds()
+        if stolen is not None and self.start_steal is not None and self.wall > 0:
+            self.steal = (stolen - self.start_steal) / (self.wall * (os.cpu_count() or 1))
         used = 0.0
         for pid, before in self.start_cpu.items():
             after = cpu_seconds(pid)
@@ -1185,6 +1201,7 @@ def report(results: Results) -> str:
         "/peer",
         "CPU ms/req",
         "cores",
+        "steal",
         "pool used",
     ]
     rows: list[list[str]] = []
@@ -1200,7 +1217,7 @@ def report(results: Results) -> str:
         if case.problem:
             problems.append(f"{case.label} w{case.workers}: {case.problem}")
         if load is None:
-            rows.append([case.label, str(case.workers), "FAILED", *["-"] * 9])
+            rows.append([case.label, str(case.workers), "FAILED", *["-"] * 10])
             continue
         versus = ratio(load.rps, peer_rps) if case.kind != "code" else None
         slowest = load.slowest_second
@@ -1218,6 +1235,7 @@ def report(results: Results) -> str:
                 fmt_ratio(versus) if case.kind != "code" else "",
                 "-" if case.cpu_ms_per_request is None else f"{case.cpu_ms_per_request:.2f}",
                 "-" if case.cores is None else f"{case.cores:.2f}",
+                "-" if case.cpu is None or case.cpu.steal is None else f"{case.cpu.steal:.0%}",
                 f"{load.used:,}/{load.pool:,}",
             ]
         )
@@ -1242,7 +1260,9 @@ def report(results: Results) -> str:
         "slowest s: fewest responses in one whole second of the run; CPU ms/req and cores: "
         "user+system CPU of the server's worker processes (the peer's node process) over the "
         "measured run, per response and per second of it (the database and the load generator "
-        "not included); pool used: values handed out (warm-up included) / pool size.",
+        "not included); steal: the machine's CPU time the hypervisor gave to other guests over the "
+        "measured run (a case with a few percent or more was slowed by its neighbours, not "
+        "comparable); pool used: values handed out (warm-up included) / pool size.",
     ]
 
     # Refresh under a password burst.
