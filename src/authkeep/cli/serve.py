@@ -42,12 +42,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def _restart_without_docstrings() -> None:
     """Run the rest of `authkeep serve` under PYTHONOPTIMIZE=2 (Python's -OO).
 
-    A worker keeps the docstrings of every module it imports (SQLAlchemy's alone are megabytes)
-    for its whole life and never reads them; -OO leaves them (and `assert` statements) out,
-    about 3.5 MB less per worker. The process replaces itself with the same command line
-    (same PID, so process managers keep track of it) and the workers it starts inherit the
-    setting. An operator's own PYTHONOPTIMIZE, whatever its value, is left as it is:
-    PYTHONOPTIMIZE=0 keeps docstrings and asserts.
+    A worker keeps the docstrings of every module it imports for its whole life and never
+    reads them; -OO leaves them (and `assert` statements) out, about 3.5 MB less per worker.
+    The process replaces itself with the same command line (same PID, so process managers
+    keep track of it) and the workers it starts inherit the setting. An operator's own
+    PYTHONOPTIMIZE, whatever its value, is left as it is: PYTHONOPTIMIZE=0 keeps docstrings
+    and asserts.
     """
     if os.name != "posix" or not sys.executable or sys.flags.optimize:
         return
