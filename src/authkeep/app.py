@@ -33,7 +33,7 @@ from authkeep.api import (
 )
 from authkeep.api.middleware import RequestIdMiddleware
 from authkeep.api.state import AppState
-from authkeep.api.wire import error_response, json_response
+from authkeep.api.wire import error_response, json_response, server_error_response
 from authkeep.config import Settings, load_settings
 from authkeep.crypto.keys import SecretBox
 from authkeep.errors import AuthkeepError, MethodNotAllowed, RouteNotFound
@@ -69,13 +69,8 @@ async def _http_error(request: Request, error: Exception) -> Response:
 async def _unexpected_error(request: Request, error: Exception) -> Response:
     # A 500 is a bug: log it with the request ID, answer in the WorkOS shape, leak nothing.
     request_id = request.scope.get("state", {}).get("request_id", "")
-    log.exception("unhandled error request_id=%s", request_id)
     # Starlette answers this from outside the middleware stack, so the ID is added here.
-    return json_response(
-        {"code": "server_error", "message": f"Internal error. Request ID: {request_id}."},
-        500,
-        headers={"X-Request-ID": request_id},
-    )
+    return server_error_response(request_id, headers={"X-Request-ID": request_id})
 
 
 def create_app(settings: Settings) -> Starlette:

