@@ -22,3 +22,28 @@ def test_migrated_schema_matches_models(database_url: str) -> None:
             await engine.dispose()
 
     assert run(diff()) == []
+
+
+def test_refresh_tokens_leave_room_for_their_rotation(database_url: str) -> None:
+    """Each token is updated once; on PostgreSQL its pages keep room for that (migration 0004,
+    which SQLite records too but has nothing to set for)."""
+    postgres = database_url.startswith("postgresql")
+
+    async def state() -> tuple[str, list[str]]:
+        engine = create_engine(database_url, pool_size=1)
+        try:
+            async with engine.connect() as connection:
+                version = await connection.exec_driver_sql(
+                    "SELECT version_num FROM alembic_version"
+                )
+                options: list[str] = []
+                if postgres:
+                    found = await connection.exec_driver_sql(
+                        "SELECT reloptions FROM pg_class WHERE oid = 'refresh_tokens'::regclass"
+                    )
+                    options = list(found.scalar_one() or [])
+                return version.scalar_one(), options
+        finally:
+            await engine.dispose()
+
+    assert run(state()) == ("0004", ["fillfactor=70"] if postgres else [])
