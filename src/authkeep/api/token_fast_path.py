@@ -66,13 +66,13 @@ class TokenFastPath:
         body, complete = await self._read(receive)
         answer = None
         if complete:
-            fields = _fields(body, content_type)
-            grant_type = fields.get("grant_type") if fields is not None else None
-            if fields is not None and grant_type == "refresh_token":
+            fields = _fields(body, content_type) or {}
+            grant_type = fields.get("grant_type")
+            if grant_type == "refresh_token":
                 refreshed = await self._refresh(scope, fields, authorization)
                 if refreshed is not None:
                     answer = _token_answer(refreshed)
-            elif fields is not None and grant_type == "password":
+            elif grant_type == "password":
                 answer = await self._password(scope, fields, authorization, user_agent)
         if answer is None:
             await self.app(scope, _replay(body, complete, receive), send)
