@@ -727,14 +727,37 @@ def worker_rss(server: Server) -> list[float]:
     return [v for v in values if v is not None]
 
 
-def steal_seconds() -> float | None:
-    """CPU time the hypervisor gave to others while this machine's CPUs wanted to run, summed
-    over the CPUs (the `steal` column of /proc/stat's `cpu` line)."""
+def machine_seconds() -> tuple[float, float] | None:
+    """CPU time of the whole machine so far, summed over its CPUs, from /proc/stat's `cpu` line:
+    (busy: user, nice, system, irq, softirq; steal: what the hypervisor gave to other guests
+    while this machine's CPUs wanted to run)."""
     try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
-        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
         return None
+    if len(fields) < 8:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
+
+
+def database_seconds() -> float | None:
+    """User plus system CPU time so far of this machine's PostgreSQL processes (the server and
+    its backends), or None when there are none."""
+    total, found = 0.0, False
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+        except OSError:
+            continue
+        used = cpu_seconds(int(entry.name))
+        if used is not None:
+            total, found = total + used, True
+    return total if found else None
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -749,30 +772,40 @@ def cpu_seconds(pid: int) -> float | None:
 
 @dataclass
 class CpuMeter:
-    """CPU time the server's worker processes spend over the measured run."""
+    """CPU time over the measured run: the server's worker processes, the PostgreSQL processes
+    and the whole machine (what a load generator on the same CPUs leaves shows there)."""
 
     server: Server
     began: float = 0.0
     start_cpu: dict[int, float] = field(default_factory=dict)
     seconds: float | None = None  # CPU seconds, summed over the workers
     wall: float | None = None
-    start_steal: float | None = None
+    start_machine: tuple[float, float] | None = None
+    busy: float | None = None  # CPU seconds of the whole machine, summed over its CPUs
     steal: float | None = None  # share of the machine's CPU time stolen by the hypervisor
+    start_database: float | None = None
+    database: float | None = None  # CPU seconds of the PostgreSQL processes
 
     def start(self) -> None:
         assert self.server.process is not None
         pids = worker_pids(self.server.process.pid)
         self.start_cpu = {pid: cpu for pid in pids if (cpu := cpu_seconds(pid)) is not None}
-        self.start_steal = steal_seconds()
+        self.start_database = database_seconds()
+        self.start_machine = machine_seconds()
         self.began = time.perf_counter()
 
     def stop(self) -> None:
         if not self.start_cpu:
             return
         self.wall = time.perf_counter() - self.began
-        stolen = steal_seconds()
-        if stolen is not None and self.start_steal is not None and self.wall > 0:
-            self.steal = (stolen - self.start_steal) / (self.wall * (os.cpu_count() or 1))
+        machine = machine_seconds()
+        if machine is not None and self.start_machine is not None and self.wall > 0:
+            self.busy = machine[0] - self.start_machine[0]
+            stolen = machine[1] - self.start_machine[1]
+            self.steal = stolen / (self.wall * (os.cpu_count() or 1))
+        database = database_seconds()
+        if database is not None and self.start_database is not None:
+            self.database = database - self.start_database
         used = 0.0
         for pid, before in self.start_cpu.items():
             after = cpu_seconds(pid)
@@ -863,6 +896,20 @@ class Case:
         if self.cpu is None or self.cpu.seconds is None or not self.cpu.wall:
             return None
         return self.cpu.seconds / self.cpu.wall
+
+    @property
+    def database_ms_per_request(self) -> float | None:
+        if self.backend != "postgres" or self.cpu is None or self.cpu.database is None:
+            return None
+        if not self.load or not self.load.total:
+            return None
+        return self.cpu.database * 1000 / self.load.total
+
+    @property
+    def machine_cores(self) -> float | None:
+        if self.cpu is None or self.cpu.busy is None or not self.cpu.wall:
+            return None
+        return self.cpu.busy / self.cpu.wall
 
     @property
     def label(self) -> str:
@@ -1174,6 +1221,10 @@ def fmt_rps(value: float | None) -> str:
     return f"{value:,.0f}" if value else "n/a"
 
 
+def fmt_optional(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def fmt_mb(values: Sequence[float]) -> str:
     return " / ".join(f"{v:.1f}" for v in values) if values else "-"
 
@@ -1201,6 +1252,8 @@ def report(results: Results) -> str:
         "/peer",
         "CPU ms/req",
         "cores",
+        "DB ms/req",
+        "machine",
         "steal",
         "pool used",
     ]
@@ -1217,7 +1270,7 @@ def report(results: Results) -> str:
         if case.problem:
             problems.append(f"{case.label} w{case.workers}: {case.problem}")
         if load is None:
-            rows.append([case.label, str(case.workers), "FAILED", *["-"] * 10])
+            rows.append([case.label, str(case.workers), "FAILED", *["-"] * 12])
             continue
         versus = ratio(load.rps, peer_rps) if case.kind != "code" else None
         slowest = load.slowest_second
@@ -1235,6 +1288,8 @@ def report(results: Results) -> str:
                 fmt_ratio(versus) if case.kind != "code" else "",
                 "-" if case.cpu_ms_per_request is None else f"{case.cpu_ms_per_request:.2f}",
                 "-" if case.cores is None else f"{case.cores:.2f}",
+                fmt_optional(case.database_ms_per_request),
+                fmt_optional(case.machine_cores),
                 "-" if case.cpu is None or case.cpu.steal is None else f"{case.cpu.steal:.0%}",
                 f"{load.used:,}/{load.pool:,}",
             ]
@@ -1260,9 +1315,11 @@ def report(results: Results) -> str:
         "slowest s: fewest responses in one whole second of the run; CPU ms/req and cores: "
         "user+system CPU of the server's worker processes (the peer's node process) over the "
         "measured run, per response and per second of it (the database and the load generator "
-        "not included); steal: the machine's CPU time the hypervisor gave to other guests over the "
-        "measured run (a case with a few percent or more was slowed by its neighbours, not "
-        "comparable); pool used: values handed out (warm-up included) / pool size.",
+        "not included); DB ms/req: the PostgreSQL processes' CPU per response (postgres cases); "
+        "machine: the cores the whole machine kept busy (workers, database, load generator, "
+        f"kernel; of {os.cpu_count()}); steal: the machine's CPU time the hypervisor gave to other "
+        "guests over the measured run (a case with a few percent or more was slowed by its "
+        "neighbours, not comparable); pool used: values handed out (warm-up included) / pool size.",
     ]
 
     # Refresh under a password burst.
