@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import jwt
+from workos import WorkOSClient
 from workos.session import unseal_data
 
 from tests.support import TestEnvironment, make_environment
@@ -90,6 +91,19 @@ def sign_in(
 ) -> Callback:
     page = open_form(browser, authorization_url)
     return callback_of(submit_sign_in(browser, page, email, password))
+
+
+def code_for(sdk: WorkOSClient, browser: httpx.Client, email: str, **params: Any) -> str:
+    """An authorization code for `email`, signed in on the hosted pages."""
+    callback = sign_in(
+        browser,
+        sdk.user_management.get_authorization_url(
+            provider="authkit", redirect_uri=CALLBACK, **params
+        ),
+        email,
+    )
+    assert callback.code
+    return callback.code
 
 
 def signin_environment(

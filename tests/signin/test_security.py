@@ -20,6 +20,7 @@ from tests.signin.hosted import (
     CALLBACK,
     LOGOUT_RETURN,
     PASSWORD,
+    code_for,
     field,
     make_user,
     open_form,
@@ -36,18 +37,6 @@ def authenticate(env: TestEnvironment, **body: Any) -> httpx.Response:
         json={"client_id": env.client_id, **body},
         timeout=20,
     )
-
-
-def code_for(sdk: WorkOSClient, browser: httpx.Client, email: str, **params: Any) -> str:
-    callback = sign_in(
-        browser,
-        sdk.user_management.get_authorization_url(
-            provider="authkit", redirect_uri=CALLBACK, **params
-        ),
-        email,
-    )
-    assert callback.code
-    return callback.code
 
 
 def test_code_replay_fails_and_ends_what_the_code_gave(env, admin, sdk, browser) -> None:  # type: ignore[no-untyped-def]

@@ -3,15 +3,20 @@ other request to the token endpoint must reach the app with its body intact."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
+from workos import WorkOSClient, create_public_client
 
 from authkeep.api import authenticate
 from authkeep.services.grants import password
-from tests.signin.hosted import PASSWORD, make_user, verify
-from tests.support import TestEnvironment
+from authkeep.store.db import create_engine, session_factory
+from authkeep.store.models import Environment, User
+from tests.signin.hosted import CALLBACK, PASSWORD, code_for, make_user, sign_in, verify
+from tests.support import TestEnvironment, run
 
 URL = "/user_management/authenticate"
 
@@ -243,3 +248,190 @@ def test_password_sign_in_failing_unexpectedly_answers_500_in_the_api_shape(
     }
     assert answer.headers["x-request-id"] == "req-pw-500"
     assert "disk on fire" in caplog.text and "req-pw-500" in caplog.text
+
+
+@pytest.fixture
+def app_code_grants(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each code exchange the app itself runs (the fast path did not take it)."""
+    calls: list[str] = []
+    original = authenticate.GRANTS["authorization_code"]
+
+    async def counted(ctx: Any) -> Any:
+        calls.append(str(ctx.fields.get("code")))
+        return await original(ctx)
+
+    monkeypatch.setitem(authenticate.GRANTS, "authorization_code", counted)
+    return calls
+
+
+def _exchange(env: TestEnvironment, **body: Any) -> httpx.Response:
+    return httpx.post(
+        env.base_url + URL,
+        json={"grant_type": "authorization_code", "client_id": env.client_id, **body},
+        headers={"User-Agent": "backend/1.0", "X-Request-ID": "req-code-1"},
+        timeout=20,
+    )
+
+
+def test_backend_code_exchanges_skip_the_app(
+    env: TestEnvironment,
+    admin: httpx.Client,
+    sdk: WorkOSClient,
+    browser: httpx.Client,
+    app_code_grants: list[str],
+) -> None:
+    org = admin.post("/organizations", json={"name": "Acme"}).json()["id"]
+    user = make_user(admin, "code-fast@example.com", (org,), role="admin")
+    _signed_in(env, admin, "warm-up@example.com")  # fills this worker's client cache
+    code = code_for(sdk, browser, "code-fast@example.com")
+    before = dt.datetime.now(dt.UTC)
+    answer = _exchange(env, code=code, client_secret=env.api_key)
+    assert answer.status_code == 200, answer.text
+    assert app_code_grants == []
+    assert answer.headers["x-request-id"] == "req-code-1"
+    assert answer.headers["cache-control"] == "no-store"
+    body = answer.json()
+    assert set(body) == {
+        "user",
+        "access_token",
+        "refresh_token",
+        "authentication_method",
+        "organization_id",
+    }
+    assert body["organization_id"] == org and body["authentication_method"] == "Password"
+    # The answer's user is the stored one, sign-in time included.
+    fetched = admin.get(f"/user_management/users/{user['id']}").json()
+    assert body["user"] == fetched
+    assert dt.datetime.fromisoformat(fetched["last_sign_in_at"]) >= before - dt.timedelta(seconds=1)
+    claims = verify(env, body["access_token"])
+    assert claims["sub"] == user["id"] and claims["org_id"] == org
+    assert claims["role"] == "admin" and claims["roles"] == ["admin"]
+    # The session carries what the request said about the user's browser, and it refreshes.
+    sessions = admin.get(f"/user_management/users/{user['id']}/sessions").json()["data"]
+    assert [(s["id"], s["user_agent"], s["auth_method"]) for s in sessions] == [
+        (claims["sid"], "backend/1.0", "password")
+    ]
+    assert sessions[0]["ip_address"] == "127.0.0.1" and sessions[0]["organization_id"] == org
+    refreshed = httpx.post(
+        env.base_url + URL,
+        json={
+            "grant_type": "refresh_token",
+            "client_id": env.client_id,
+            "client_secret": env.api_key,
+            "refresh_token": body["refresh_token"],
+        },
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    assert verify(env, refreshed.json()["access_token"])["sid"] == claims["sid"]
+
+    # A public client: the PKCE verifier instead of a secret, in a form body.
+    public = create_public_client(client_id=env.client_id, base_url=env.base_url)
+    started = public.user_management.get_authorization_url_with_pkce(
+        provider="authkit", redirect_uri=CALLBACK
+    )
+    with httpx.Client(base_url=env.base_url) as another_browser:
+        pkce_code = sign_in(another_browser, started["url"], "code-fast@example.com").code
+    pkce = httpx.post(
+        env.base_url + URL,
+        data={
+            "grant_type": "authorization_code",
+            "client_id": env.client_id,
+            "code": pkce_code,
+            "code_verifier": started["code_verifier"],
+            "ip_address": "203.0.113.7",
+        },
+    )
+    assert pkce.status_code == 200, pkce.text
+    assert app_code_grants == []
+    pkce_sid = verify(env, pkce.json()["access_token"])["sid"]
+    sessions = admin.get(f"/user_management/users/{user['id']}/sessions").json()["data"]
+    assert {s["id"]: s["ip_address"] for s in sessions}[pkce_sid] == "203.0.113.7"
+
+    # A replay is refused by the app, and ends the session the one step made.
+    replay = _exchange(env, code=code, client_secret=env.api_key)
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    assert app_code_grants == [code]
+    ended = httpx.post(
+        env.base_url + URL,
+        json={
+            "grant_type": "refresh_token",
+            "client_id": env.client_id,
+            "client_secret": env.api_key,
+            "refresh_token": refreshed.json()["refresh_token"],
+        },
+    )
+    assert ended.status_code == 400 and ended.json()["error"] == "invalid_grant"
+
+
+def _require_verification(database_url: str, environment_id: str, email: str) -> None:
+    async def go() -> None:
+        engine = create_engine(database_url, pool_size=1)
+        try:
+            async with session_factory(engine)() as session:
+                await session.execute(
+                    update(Environment)
+                    .where(Environment.id == environment_id)
+                    .values(settings={"email_verification_required": True})
+                )
+                await session.execute(
+                    update(User).where(User.email == email).values(email_verified=False)
+                )
+                await session.commit()
+        finally:
+            await engine.dispose()
+
+    run(go())
+
+
+def test_code_exchanges_the_one_step_declines_reach_the_app(
+    env: TestEnvironment,
+    admin: httpx.Client,
+    sdk: WorkOSClient,
+    browser: httpx.Client,
+    app_code_grants: list[str],
+    live_server: Any,
+    database_url: str,
+) -> None:
+    make_user(admin, "code-slow@example.com")
+    _signed_in(env, admin, "warm-up-2@example.com")
+    public = create_public_client(client_id=env.client_id, base_url=env.base_url)
+    started = public.user_management.get_authorization_url_with_pkce(
+        provider="authkit", redirect_uri=CALLBACK
+    )
+    code = sign_in(browser, started["url"], "code-slow@example.com").code
+    assert code
+    # Each refusal leaves the code as it was: the right verifier still redeems it after them.
+    wrong = _exchange(env, code=code, code_verifier="x" * 64)
+    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+    missing = _exchange(env, code=code, client_secret=env.api_key)
+    assert missing.status_code == 400 and missing.json()["error"] == "invalid_grant"
+    assert app_code_grants == [code, code]
+    mixed = _exchange(env, code=code, client_secret="sk_test_not_a_key")
+    assert mixed.status_code == 400 and mixed.json()["error"] == "invalid_client"
+    right = _exchange(env, code=code, code_verifier=started["code_verifier"])
+    assert right.status_code == 200, right.text
+    assert app_code_grants == [code, code]  # the one step took it
+
+    # A code without PKCE needs the client secret.
+    with httpx.Client(base_url=env.base_url) as another_browser:
+        plain = code_for(sdk, another_browser, "code-slow@example.com")
+    unauthenticated = _exchange(env, code=plain, code_verifier="v" * 50)
+    assert unauthenticated.status_code == 400
+    assert unauthenticated.json()["error"] in ("invalid_client", "invalid_grant")
+    # An unverified user where verification is required: the app starts the verification.
+    _require_verification(database_url, env.environment_id, "code-slow@example.com")
+    live_server.state.client_cache.clear()  # the environment's new setting, at once
+    unknown = httpx.post(  # loads the client and its environment again
+        env.base_url + URL,
+        json={
+            "grant_type": "refresh_token",
+            "client_id": env.client_id,
+            "client_secret": env.api_key,
+            "refresh_token": "not-a-token",
+        },
+    )
+    assert unknown.status_code == 400
+    step_up = _exchange(env, code=plain, client_secret=env.api_key)
+    assert step_up.status_code == 403, step_up.text
+    assert step_up.json()["code"] == "email_verification_required"
+    assert app_code_grants[-1] == plain

@@ -1,15 +1,17 @@
-"""The refresh and password grants of a backend, answered straight from ASGI.
+"""The refresh, code-exchange and password grants of a backend, answered straight from ASGI.
 
 Most requests an AuthKit deployment serves are refreshes of live sessions by the apps' backends
 (the SDKs' `authenticate_with_refresh_token`, `session.refresh()`). For those this layer reads the
 body, rotates the token in one database step (store/rotation.py) and answers, skipping the rest of
-the middleware stack and the router. A backend's password sign-in for a client this worker has
-cached is run here too, its refusals included (argon2 has run and the attempt has counted by
-then, so nothing is handed on): it saves the stack's ~0.3 ms on a path measured against the bare
-hash. Everything else goes through the app with the body replayed exactly as it came: browser
-requests (an `Origin`: CORS and cookie mode live in the app), other grants, bodies that do not
-parse, injected faults, and every refresh the one step cannot do (unknown or rotated tokens,
-organization switches, ended sessions), which the app then explains."""
+the middleware stack and the router. A backend's code exchange (the callback of every sign-in) is
+claimed and written in one database step the same way (store/code_exchange.py). A backend's
+password sign-in for a client this worker has cached is run here too, its refusals included (argon2
+has run and the attempt has counted by then, so nothing is handed on): it saves the stack's ~0.3 ms
+on a path measured against the bare hash. Everything else goes through the app with the body
+replayed exactly as it came: browser requests (an `Origin`: CORS and cookie mode live in the app),
+other grants, bodies that do not parse, injected faults, and every refresh or exchange the one step
+cannot do (unknown or rotated tokens, organization switches, ended sessions; spent, expired or
+foreign codes, PKCE mismatches, unverified users, invitations), which the app then explains."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from authkeep.api.middleware import request_id_of
 from authkeep.api.state import AppState
 from authkeep.api.wire import JSON_TYPE, dumps, error_response, server_error_response
 from authkeep.errors import AuthkeepError
-from authkeep.services.grants import refresh_token
+from authkeep.services.grants import authorization_code, refresh_token
 
 PATH = "/user_management/authenticate"
 log = logging.getLogger("authkeep.access")
@@ -72,6 +74,10 @@ class TokenFastPath:
                 refreshed = await self._refresh(scope, fields, authorization)
                 if refreshed is not None:
                     answer = _token_answer(refreshed)
+            elif grant_type == "authorization_code":
+                exchanged = await self._code(scope, fields, authorization, user_agent)
+                if exchanged is not None:
+                    answer = _token_answer(exchanged)
             elif grant_type == "password":
                 answer = await self._password(scope, fields, authorization, user_agent)
         if answer is None:
@@ -147,6 +153,45 @@ class TokenFastPath:
             return None
         return None if result is None else dumps(grant_response(result))
 
+    async def _code(
+        self, scope: Scope, fields: dict[str, Any], authorization: bytes, user_agent: str | None
+    ) -> bytes | None:
+        """The answer of a code exchange done in one step, or None (nothing changed)."""
+        client_id = fields.get("client_id")
+        code = fields.get("code")
+        verifier = fields.get("code_verifier") or None
+        secret = fields.get("client_secret") or _bearer(authorization)
+        cached = self.state.client_cache.get(client_id) if isinstance(client_id, str) else None
+        if (
+            cached is None
+            or cached[0] <= time.monotonic()
+            or not isinstance(code, str)
+            or not code
+            or not isinstance(verifier, str | None)
+            or not isinstance(secret, str | None)
+            or fields.get("invitation_token")  # accepted by the full path (§3.3)
+            or self.state.issuer.cached_key(cached[2].id) is None
+        ):
+            return None
+        try:
+            result = await authorization_code.grant_in_one_step(
+                self.state.engine,
+                self.state.issuer,
+                cached[2],
+                cached[1],
+                code=code,
+                code_verifier=verifier,
+                client_secret=secret,
+                ip_address=_text(fields.get("ip_address")) or _client_host(scope),
+                user_agent=_text(fields.get("user_agent")) or user_agent,
+            )
+        except Exception:
+            # The app takes the request from the start (a code spent by now is refused there as
+            # a replay, which ends the session it was exchanged for).
+            log.exception("the one-step code exchange failed; the request goes through the app")
+            return None
+        return None if result is None else dumps(grant_response(result))
+
     async def _password(
         self, scope: Scope, fields: dict[str, Any], authorization: bytes, user_agent: str | None
     ) -> _Answer | None:
@@ -200,6 +245,10 @@ def _fields(body: bytes, content_type: bytes) -> dict[str, Any] | None:
     except ValueError:  # also UnicodeDecodeError and json.JSONDecodeError
         return None
     return fields if isinstance(fields, dict) else None
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value else None
 
 
 def _client_host(scope: Scope) -> str | None:

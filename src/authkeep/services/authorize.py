@@ -221,10 +221,14 @@ async def issue_code(
     return with_query(request.redirect_uri, code=code, state=request.state)
 
 
-def pkce_matches(verifier: str, challenge: str) -> bool:
+def pkce_challenge(verifier: str) -> str:
+    """The S256 challenge of a verifier (RFC 7636 §4.2)."""
     digest = hashlib.sha256(verifier.encode()).digest()
-    computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-    return constant_time_equal(computed, challenge)
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def pkce_matches(verifier: str, challenge: str) -> bool:
+    return constant_time_equal(pkce_challenge(verifier), challenge)
 
 
 async def redeem_code(

@@ -39,7 +39,7 @@ class OrganizationMembershipNotFound(OAuthError):
     error = "organization_membership_not_found"
 
 
-def _setting(environment: Environment, name: str, default: int) -> int:
+def session_setting(environment: Environment, name: str, default: int) -> int:
     return int((environment.settings or {}).get(name, default))
 
 
@@ -66,7 +66,7 @@ def build_session(
 ) -> IssuedSession:
     """A new session and its first refresh token, not yet added to any database session."""
     now = utcnow()
-    max_seconds = _setting(environment, "session_max_seconds", DEFAULT_MAX_SESSION_SECONDS)
+    max_seconds = session_setting(environment, "session_max_seconds", DEFAULT_MAX_SESSION_SECONDS)
     row = Session(
         id=new_id("session"),
         environment_id=environment.id,
@@ -166,7 +166,7 @@ def _check_alive(environment: Environment, user_session: Session, now: dt.dateti
         return f"The session has been {user_session.status}."
     if now >= user_session.expires_at:
         return "The session reached its maximum length."
-    idle = _setting(environment, "session_idle_seconds", DEFAULT_IDLE_SECONDS)
+    idle = session_setting(environment, "session_idle_seconds", DEFAULT_IDLE_SECONDS)
     if now - user_session.last_active_at >= dt.timedelta(seconds=idle):
         return "The session was inactive for too long."
     return None
@@ -237,7 +237,7 @@ async def refresh(
         assert reread is not None
         token, user_session, user = reread
 
-    grace = _setting(environment, "refresh_grace_seconds", DEFAULT_REFRESH_GRACE_SECONDS)
+    grace = session_setting(environment, "refresh_grace_seconds", DEFAULT_REFRESH_GRACE_SECONDS)
     if (
         token.status == "rotated"
         and token.rotated_at is not None
@@ -267,7 +267,7 @@ async def refresh_in_one_step(
     now = utcnow()
     token_hash = hash_secret(refresh_token)
     successor = random_token(32)
-    idle = _setting(environment, "session_idle_seconds", DEFAULT_IDLE_SECONDS)
+    idle = session_setting(environment, "session_idle_seconds", DEFAULT_IDLE_SECONDS)
     rotated = await rotation.rotate(
         engine,
         rotation.Rotation(
