@@ -83,7 +83,7 @@ SPENT = "pool-exhausted"  # sent once a pool is used up: an unknown token, a che
 USER_COUNT = 64
 USER_PASSWORD = "bench-Password-4711"  # a throwaway bench account
 BUILD_CONCURRENCY = 16
-PILOT_POOL = 400
+PILOT_POOL = 2000  # a code exchange takes ~1 ms: a smaller pool runs dry within the pilot
 PILOT_REFRESH_POOL = 4000  # copies are cheap, and a refresh pilot must not run dry
 PILOT_SECONDS = 1.0
 PILOT_WARMUP = 0.5  # a cold server (connection pools, caches) runs at half speed at first
@@ -742,10 +742,9 @@ def machine_seconds() -> tuple[float, float] | None:
     return (user + nice + system + irq + softirq) / tick, steal / tick
 
 
-def database_seconds() -> float | None:
-    """User plus system CPU time so far of this machine's PostgreSQL processes (the server and
-    its backends), or None when there are none."""
-    total, found = 0.0, False
+def database_seconds() -> dict[int, float]:
+    """User plus system CPU time so far of each of this machine's PostgreSQL processes."""
+    found: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -756,8 +755,8 @@ def database_seconds() -> float | None:
             continue
         used = cpu_seconds(int(entry.name))
         if used is not None:
-            total, found = total + used, True
-    return total if found else None
+            found[int(entry.name)] = used
+    return found
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -783,8 +782,9 @@ class CpuMeter:
     start_machine: tuple[float, float] | None = None
     busy: float | None = None  # CPU seconds of the whole machine, summed over its CPUs
     steal: float | None = None  # share of the machine's CPU time stolen by the hypervisor
-    start_database: float | None = None
-    database: float | None = None  # CPU seconds of the PostgreSQL processes
+    start_database: dict[int, float] = field(default_factory=dict)
+    # CPU seconds of the PostgreSQL processes (one that exited meanwhile is not counted)
+    database: float | None = None
 
     def start(self) -> None:
         assert self.server.process is not None
@@ -804,8 +804,10 @@ class CpuMeter:
             stolen = machine[1] - self.start_machine[1]
             self.steal = stolen / (self.wall * (os.cpu_count() or 1))
         database = database_seconds()
-        if database is not None and self.start_database is not None:
-            self.database = database - self.start_database
+        if database:
+            self.database = sum(
+                used - self.start_database.get(pid, 0.0) for pid, used in database.items()
+            )
         used = 0.0
         for pid, before in self.start_cpu.items():
             after = cpu_seconds(pid)

@@ -1,14 +1,16 @@
 """PostgreSQL connections for the hot statements that skip the ORM (store/rotation.py,
-store/sign_in.py), each planning its statements once.
+store/code_exchange.py, store/sign_in.py), each planning its statements once.
 
 Left to choose, PostgreSQL plans a prepared statement afresh on every call while a generic plan
 does not look cheaper than the custom ones, and for the rotation CTE or the sign-in write that
 planning costs more than running the statement (~0.6 ms of server CPU against ~0.3 ms). These
-connections set `plan_cache_mode = force_generic_plan` once; the statements they run are all
-key lookups, for which the generic plan is the right one. They come from the engine's pool, so
-they have its settings (schema, TLS, credentials), and are then detached from it: at most `KEEP`
-stay open per worker, the rest are closed when returned, and `close(engine)` closes them all on
-shutdown. The pool's other connections keep PostgreSQL's default for the ORM's queries.
+connections set `plan_cache_mode = force_generic_plan` once; the statements they run are all key
+lookups, for which the generic plan is the right one. They also set `enable_seqscan = off`: a plan
+made while a table was nearly empty (a new deployment's first codes and tokens) scans it whole, and
+a connection keeps that plan until the next ANALYZE of the table replans it. They come from the
+engine's pool, so they have its settings (schema, TLS, credentials), and are then detached from it:
+at most `KEEP` stay open per worker, the rest are closed when returned, and `close(engine)` closes
+them all on shutdown. The pool's other connections keep PostgreSQL's default for the ORM's queries.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class PlannedConnections:
         connection: Any = raw.driver_connection
         raw.detach()
         try:
+            await connection.execute("SET enable_seqscan = off")
             await connection.execute("SET plan_cache_mode = force_generic_plan")
         except Exception as error:
             if getattr(error, "sqlstate", None) != UNDEFINED_OBJECT:
