@@ -152,22 +152,30 @@ def start_live_server(database_url: str, wrap: Any = None, **settings: Any) -> L
     return server.start()
 
 
-def set_access_token_ttl(database_url: str, environment_id: str, seconds: int) -> None:
-    from sqlalchemy import update
-
-    from authkeep.store.models import Environment
+def execute_updates(database_url: str, *statements: Any) -> None:
+    """Run SQLAlchemy statements against a test database in one transaction."""
 
     async def go() -> None:
         engine = create_engine(database_url, pool_size=1)
         try:
             async with session_factory(engine)() as session:
-                await session.execute(
-                    update(Environment)
-                    .where(Environment.id == environment_id)
-                    .values(access_token_ttl=seconds)
-                )
+                for statement in statements:
+                    await session.execute(statement)
                 await session.commit()
         finally:
             await engine.dispose()
 
     run(go())
+
+
+def set_access_token_ttl(database_url: str, environment_id: str, seconds: int) -> None:
+    from sqlalchemy import update
+
+    from authkeep.store.models import Environment
+
+    execute_updates(
+        database_url,
+        update(Environment)
+        .where(Environment.id == environment_id)
+        .values(access_token_ttl=seconds),
+    )

@@ -13,10 +13,9 @@ from workos import WorkOSClient, create_public_client
 
 from authkeep.api import authenticate
 from authkeep.services.grants import password
-from authkeep.store.db import create_engine, session_factory
 from authkeep.store.models import Environment, User
 from tests.signin.hosted import CALLBACK, PASSWORD, code_for, make_user, sign_in, verify
-from tests.support import TestEnvironment, run
+from tests.support import TestEnvironment, execute_updates
 
 URL = "/user_management/authenticate"
 
@@ -264,6 +263,18 @@ def app_code_grants(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
+def _refresh(env: TestEnvironment, refresh_token: str) -> httpx.Response:
+    return httpx.post(
+        env.base_url + URL,
+        json={
+            "grant_type": "refresh_token",
+            "client_id": env.client_id,
+            "client_secret": env.api_key,
+            "refresh_token": refresh_token,
+        },
+    )
+
+
 def _exchange(env: TestEnvironment, **body: Any) -> httpx.Response:
     return httpx.post(
         env.base_url + URL,
@@ -312,15 +323,7 @@ def test_backend_code_exchanges_skip_the_app(
         (claims["sid"], "backend/1.0", "password")
     ]
     assert sessions[0]["ip_address"] == "127.0.0.1" and sessions[0]["organization_id"] == org
-    refreshed = httpx.post(
-        env.base_url + URL,
-        json={
-            "grant_type": "refresh_token",
-            "client_id": env.client_id,
-            "client_secret": env.api_key,
-            "refresh_token": body["refresh_token"],
-        },
-    )
+    refreshed = _refresh(env, body["refresh_token"])
     assert refreshed.status_code == 200, refreshed.text
     assert verify(env, refreshed.json()["access_token"])["sid"] == claims["sid"]
 
@@ -351,36 +354,18 @@ def test_backend_code_exchanges_skip_the_app(
     replay = _exchange(env, code=code, client_secret=env.api_key)
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
     assert app_code_grants == [code]
-    ended = httpx.post(
-        env.base_url + URL,
-        json={
-            "grant_type": "refresh_token",
-            "client_id": env.client_id,
-            "client_secret": env.api_key,
-            "refresh_token": refreshed.json()["refresh_token"],
-        },
-    )
+    ended = _refresh(env, refreshed.json()["refresh_token"])
     assert ended.status_code == 400 and ended.json()["error"] == "invalid_grant"
 
 
 def _require_verification(database_url: str, environment_id: str, email: str) -> None:
-    async def go() -> None:
-        engine = create_engine(database_url, pool_size=1)
-        try:
-            async with session_factory(engine)() as session:
-                await session.execute(
-                    update(Environment)
-                    .where(Environment.id == environment_id)
-                    .values(settings={"email_verification_required": True})
-                )
-                await session.execute(
-                    update(User).where(User.email == email).values(email_verified=False)
-                )
-                await session.commit()
-        finally:
-            await engine.dispose()
-
-    run(go())
+    execute_updates(
+        database_url,
+        update(Environment)
+        .where(Environment.id == environment_id)
+        .values(settings={"email_verification_required": True}),
+        update(User).where(User.email == email).values(email_verified=False),
+    )
 
 
 def test_code_exchanges_the_one_step_declines_reach_the_app(

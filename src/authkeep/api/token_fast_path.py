@@ -30,6 +30,7 @@ from authkeep.api.state import AppState
 from authkeep.api.wire import JSON_TYPE, dumps, error_response, server_error_response
 from authkeep.errors import AuthkeepError
 from authkeep.services.grants import authorization_code, refresh_token
+from authkeep.store.models import Client, Environment
 
 PATH = "/user_management/authenticate"
 log = logging.getLogger("authkeep.access")
@@ -115,6 +116,14 @@ class TokenFastPath:
             if not message.get("more_body", False):
                 return b"".join(chunks), True
 
+    def _signing_client(self, client_id: Any) -> tuple[float, Client, Environment] | None:
+        """The client's cache entry while it is fresh and this worker holds its environment's
+        signing key: what a one-step grant needs so that nothing after its write can fail."""
+        cached = self.state.client_cache.get(client_id) if isinstance(client_id, str) else None
+        if cached is None or cached[0] <= time.monotonic():
+            return None
+        return cached if self.state.issuer.cached_key(cached[2].id) is not None else None
+
     async def _refresh(
         self, scope: Scope, fields: dict[str, Any], authorization: bytes
     ) -> bytes | None:
@@ -123,15 +132,13 @@ class TokenFastPath:
         token = fields.get("refresh_token")
         organization_id = fields.get("organization_id") or None
         secret = fields.get("client_secret") or _bearer(authorization)
-        cached = self.state.client_cache.get(client_id) if isinstance(client_id, str) else None
+        cached = self._signing_client(client_id)
         if (
             cached is None
-            or cached[0] <= time.monotonic()
             or not isinstance(token, str)
             or not token
             or not isinstance(organization_id, str | None)
             or not isinstance(secret, str | None)
-            or self.state.issuer.cached_key(cached[2].id) is None
         ):
             return None  # the app loads what is missing and tries the one step itself
         scope.setdefault("state", {})[TRIED] = True
@@ -161,16 +168,14 @@ class TokenFastPath:
         code = fields.get("code")
         verifier = fields.get("code_verifier") or None
         secret = fields.get("client_secret") or _bearer(authorization)
-        cached = self.state.client_cache.get(client_id) if isinstance(client_id, str) else None
+        cached = self._signing_client(client_id)
         if (
             cached is None
-            or cached[0] <= time.monotonic()
             or not isinstance(code, str)
             or not code
             or not isinstance(verifier, str | None)
             or not isinstance(secret, str | None)
             or fields.get("invitation_token")  # accepted by the full path (§3.3)
-            or self.state.issuer.cached_key(cached[2].id) is None
         ):
             return None
         try:
